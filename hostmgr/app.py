@@ -1,0 +1,99 @@
+"""The Sanic application factory."""
+
+from __future__ import annotations
+
+import logging
+
+import pluggy
+from sanic import HTTPResponse, Request, Sanic
+from sanic_ext import Extend
+
+from hostmgr import __version__, db
+from hostmgr.api import accounts, integration, packages, system
+from hostmgr.api.errors import JsonErrorHandler
+from hostmgr.config import Settings
+from hostmgr.panel import create_blueprint as create_panel
+from hostmgr.plugins import call_hook, create_plugin_manager
+from hostmgr.ratelimit import TokenRateLimiter
+
+logger = logging.getLogger(__name__)
+
+# Bodies over this are cut off by the server itself (413) before any handler;
+# integration endpoints apply the tighter ``max_body_bytes`` (422) on top.
+HARD_BODY_LIMIT = 1024 * 1024
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # SSO links carry their signature in the URL: never leak it as a referrer.
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def create_app(
+    settings: Settings,
+    pm: pluggy.PluginManager | None = None,
+    *,
+    manage_db: bool = True,
+    name: str = "hostmgr",
+) -> Sanic:
+    """Build the app.
+
+    With ``manage_db`` false the caller opens and closes the database itself, as
+    the tests do to share one connection across many requests.
+    """
+    pm = pm or create_plugin_manager()
+    app = Sanic(name, error_handler=JsonErrorHandler())
+    app.config.REQUEST_MAX_SIZE = max(HARD_BODY_LIMIT, settings.max_body_bytes)
+    app.config.PROXIES_COUNT = settings.proxies_count
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.ctx.settings = settings
+    app.ctx.pm = pm
+    app.ctx.limiter = TokenRateLimiter(settings.rate_limit, settings.rate_limit_storage)
+
+    Extend(
+        app,
+        config={
+            "oas_ui_default": "swagger",
+            "oas_url_prefix": "/docs",
+            "health": False,
+            "cors": False,
+        },
+    )
+    app.ext.openapi.describe("hostmgr integration API", version=__version__)
+    app.ext.openapi.add_security_scheme("token", "http", scheme="bearer")
+
+    api = integration.create_blueprint()
+    for module in (system, packages, accounts):
+        module.register(api)
+    app.blueprint(api)
+    app.blueprint(create_panel())
+    pm.hook.hostmgr_register_routes(app=app, settings=settings)
+
+    @app.on_response
+    async def add_security_headers(request: Request, response: HTTPResponse) -> None:
+        for header, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
+
+    @app.before_server_start
+    async def start(app: Sanic) -> None:
+        if manage_db:
+            await db.connect(settings.database_url)
+            await db.check_schema()
+        await _run_hook(pm, "hostmgr_startup", app, settings)
+
+    @app.after_server_stop
+    async def stop(app: Sanic) -> None:
+        await _run_hook(pm, "hostmgr_shutdown", app, settings)
+        if manage_db:
+            await db.close()
+
+    return app
+
+
+async def _run_hook(
+    pm: pluggy.PluginManager, hook: str, app: Sanic, settings: Settings
+) -> None:
+    for plugin, outcome in await call_hook(pm, hook, app=app, settings=settings):
+        if isinstance(outcome, BaseException):
+            raise RuntimeError(f"plugin {plugin} failed in {hook}") from outcome

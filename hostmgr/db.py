@@ -1,0 +1,78 @@
+"""The database connection and its schema migrations."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+from tortoise.migrations.executor import MigrationExecutor
+
+from hostmgr.errors import SchemaError
+
+logger = logging.getLogger(__name__)
+
+APP_LABEL = "hostmgr"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The Tortoise config for ``database_url``, with our models and migrations."""
+    if database_url.startswith("sqlite://"):
+        Path(database_url.removeprefix("sqlite://")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            APP_LABEL: {
+                "models": ["hostmgr.models"],
+                "migrations": "hostmgr.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def connect(database_url: str) -> None:
+    """Open the connection pool, visible to every task of this process."""
+    await Tortoise.init(
+        config=tortoise_config(database_url), _enable_global_fallback=True
+    )
+
+
+async def close() -> None:
+    await Tortoise.close_connections()
+
+
+def _executor() -> MigrationExecutor:
+    apps = tortoise_config("sqlite://:memory:")["apps"]
+    return MigrationExecutor(get_connection("default"), apps)
+
+
+async def pending_migrations() -> list[str]:
+    """Names of the migrations not yet applied to the connected database."""
+    steps = await _executor().plan()
+    return [step.migration.name for step in steps if not step.backward]
+
+
+async def migrate() -> list[str]:
+    """Apply every pending migration; return the names applied."""
+    pending = await pending_migrations()
+    if pending:
+        await _executor().migrate()
+        logger.info("applied migrations: %s", ", ".join(pending))
+    return pending
+
+
+async def check_schema() -> None:
+    """Raise SchemaError unless the schema is up to date."""
+    pending = await pending_migrations()
+    if pending:
+        raise SchemaError(
+            f"the database schema is behind ({len(pending)} migrations pending: "
+            f"{', '.join(pending)}); run 'hostmgr init'"
+        )
