@@ -58,6 +58,10 @@ def create_app(
             "oas_url_prefix": "/docs",
             "health": False,
             "cors": False,
+            # Automatic HEAD and OPTIONS routes re-finalize the router once per
+            # route at start-up; the API needs neither.
+            "http_auto_head": False,
+            "http_auto_options": False,
         },
     )
     app.ext.openapi.describe("hostmgr integration API", version=__version__)

@@ -8,6 +8,7 @@ server); its absence is a failure, not a skip.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -31,6 +32,7 @@ from hostmgr.models import ApiToken, Package, Role, User
 from hostmgr.plugins import create_plugin_manager
 from hostmgr.security import digest, display_prefix, new_token
 from hostmgr.services import accounts
+from tests.client import AppClient
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HOSTMGR_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
@@ -146,8 +148,19 @@ def app(settings: Settings) -> Sanic:
 
 
 @pytest.fixture
-def client(app: Sanic) -> Any:
-    return app.asgi_client
+async def client(app: Sanic) -> AsyncIterator[AppClient]:
+    async with started(app) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def started(app: Sanic) -> AsyncIterator[AppClient]:
+    client = AppClient(app)
+    await client.start()
+    try:
+        yield client
+    finally:
+        await client.stop()
 
 
 async def make_user(

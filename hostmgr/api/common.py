@@ -48,12 +48,17 @@ def document(
     status: int = 200,
     errors: tuple[int, ...] = (),
 ) -> Any:
-    """The OpenAPI definition of an integration endpoint."""
-    responses = [openapi.definitions.Response({"application/json": response}, status)]
+    """The OpenAPI definition of an integration endpoint.
+
+    Models go in as components, described by pydantic's own JSON schema: exact
+    (aliases included) and built once, not once per route.
+    """
+    ref = openapi.definitions.Component
+    responses = [openapi.definitions.Response({"application/json": ref(response)}, status)]
     for code in (*ERROR_RESPONSES, *errors):
         responses.append(
             openapi.definitions.Response(
-                {"application/json": schemas.ErrorBody},
+                {"application/json": ref(schemas.ErrorBody)},
                 code,
                 ERROR_RESPONSES.get(code, "Error"),
             )
@@ -62,6 +67,6 @@ def document(
         summary=summary,
         tag="integration",
         secured={"token": []},
-        body={"application/json": body} if body is not None else None,
+        body={"application/json": ref(body)} if body is not None else None,
         response=responses,
     )

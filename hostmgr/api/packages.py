@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from sanic import Blueprint, HTTPResponse, Request
 
@@ -45,4 +46,5 @@ def register(bp: Blueprint) -> None:
     @bp.get("/packages/<ref:str>")
     @document("One package, by id or by name", schemas.PackageDetail, errors=(404,))
     async def show_package(request: Request, ref: str) -> HTTPResponse:
-        return success(package=package_out(await find_package(ref)))
+        # Sanic hands path parameters over still percent-encoded.
+        return success(package=package_out(await find_package(unquote(ref))))
