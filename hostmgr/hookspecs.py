@@ -49,8 +49,8 @@ def hostmgr_router(settings: Settings, name: str) -> Any:
     """Return the reverse-proxy router called ``name``, or None.
 
     The router adds and removes the route from an instance's domain to its
-    published 127.0.0.1 port; its methods are coroutines. Stops at the first
-    non-None result.
+    published 127.0.0.1 port; its methods are coroutines.
+    Stops at the first non-None result.
 
     :param settings: the server settings.
     :param name: the proxy the config selects, for example ``"caddy"``.

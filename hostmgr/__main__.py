@@ -1,0 +1,3 @@
+from hostmgr.cli import main
+
+main()
