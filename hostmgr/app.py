@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pluggy
-from sanic import HTTPResponse, Request, Sanic
+from sanic import Request, Sanic
+from sanic.response import BaseHTTPResponse
 from sanic_ext import Extend
 
 from hostmgr import __version__, db
@@ -36,7 +38,7 @@ def create_app(
     *,
     manage_db: bool = True,
     name: str = "hostmgr",
-) -> Sanic:
+) -> Sanic[Any, Any]:
     """Build the app.
 
     With ``manage_db`` false the caller opens and closes the database itself, as
@@ -74,20 +76,17 @@ def create_app(
     app.blueprint(create_panel())
     pm.hook.hostmgr_register_routes(app=app, settings=settings)
 
-    @app.on_response
-    async def add_security_headers(request: Request, response: HTTPResponse) -> None:
-        for header, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(header, value)
+    app.middleware(add_security_headers, "response")
 
     @app.before_server_start
-    async def start(app: Sanic) -> None:
+    async def start(app: Sanic[Any, Any]) -> None:
         if manage_db:
             await db.connect(settings.database_url)
             await db.check_schema()
         await _run_hook(pm, "hostmgr_startup", app, settings)
 
     @app.after_server_stop
-    async def stop(app: Sanic) -> None:
+    async def stop(app: Sanic[Any, Any]) -> None:
         await _run_hook(pm, "hostmgr_shutdown", app, settings)
         if manage_db:
             await db.close()
@@ -95,8 +94,13 @@ def create_app(
     return app
 
 
+async def add_security_headers(request: Request, response: BaseHTTPResponse) -> None:
+    for header, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(header, value)
+
+
 async def _run_hook(
-    pm: pluggy.PluginManager, hook: str, app: Sanic, settings: Settings
+    pm: pluggy.PluginManager, hook: str, app: Sanic[Any, Any], settings: Settings
 ) -> None:
     for plugin, outcome in await call_hook(pm, hook, app=app, settings=settings):
         if isinstance(outcome, BaseException):

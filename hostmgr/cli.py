@@ -25,7 +25,7 @@ from hostmgr.errors import HostmgrError, ValidationFailed
 from hostmgr.models import ApiToken, Package, Role, User
 from hostmgr.plugins import create_plugin_manager, describe_plugins
 from hostmgr.ratelimit import is_shared_storage
-from hostmgr.security import display_prefix, new_token, digest
+from hostmgr.security import digest, display_prefix, new_token
 from hostmgr.services import accounts
 
 T = TypeVar("T")
@@ -49,7 +49,9 @@ def parse_duration(text: str) -> timedelta:
 
 def _describe(exc: HostmgrError) -> str:
     if isinstance(exc, ValidationFailed):
-        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.errors.items())
+        return "; ".join(
+            f"{field}: {' '.join(msgs)}" for field, msgs in exc.errors.items()
+        )
     return str(exc)
 
 
@@ -93,11 +95,15 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
         settings = load_settings(config_path)
     except HostmgrError as exc:
         raise click.ClickException(str(exc)) from None
+    # Only the server logs at the configured level; the other commands keep
+    # stderr for warnings and their one-line errors.
+    serving = ctx.invoked_subcommand == "serve"
     logging.basicConfig(
-        level=settings.log_level.upper(),
+        level=settings.log_level.upper() if serving else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
     ctx.obj = settings
 
 
@@ -205,7 +211,9 @@ async def user_create(
         if reseller is None:
             fail(f"no reseller with username {reseller_username!r}")
     created = await accounts.create_user(
-        **body.model_dump(exclude={"instance_limit"}), role=Role(role), reseller=reseller
+        **body.model_dump(exclude={"instance_limit"}),
+        role=Role(role),
+        reseller=reseller,
     )
     click.echo(f"created {created.role.value} {created.username} (id {created.id})")
     if generated:
@@ -271,8 +279,9 @@ async def package_create(
 ) -> None:
     """Create a package."""
     try:
-        created = await Package.create(name=name.strip(), cpu_cores=cpu, ram_gb=ram,
-                                       disk_gb=disk)
+        created = await Package.create(
+            name=name.strip(), cpu_cores=cpu, ram_gb=ram, disk_gb=disk
+        )
     except IntegrityError:
         fail(f"a package named {name!r} already exists")
         return
@@ -284,7 +293,9 @@ async def package_create(
 async def package_list(settings: Settings) -> None:
     """List packages."""
     rows = await Package.all()
-    click.echo(f"{'ID':>4}  {'NAME':<24} {'CPU':>6} {'RAM GB':>7} {'DISK GB':>8}  ACTIVE")
+    click.echo(
+        f"{'ID':>4}  {'NAME':<24} {'CPU':>6} {'RAM GB':>7} {'DISK GB':>8}  ACTIVE"
+    )
     for row in rows:
         click.echo(
             f"{row.id:>4}  {row.name:<24} {row.cpu_cores:>6g} {row.ram_gb:>7g} "

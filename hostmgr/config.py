@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from hostmgr.errors import ConfigError
 
 ENV_PREFIX = "HOSTMGR_"
-SECRET_FILE = "secret.key"
+SECRET_FILE = "secret.key"  # noqa: S105 - a file name
 RUNTIMES = ("docker", "podman")
 
 
@@ -104,8 +104,10 @@ def _parse_choice(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
     return parse
 
 
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*"
-                     r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*"
+    r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+)
 
 
 def _parse_domain(key: str, value: Any) -> str:
@@ -228,7 +230,9 @@ def _read_or_create_secret(data_dir: Path) -> str:
     except FileExistsError:
         secret = path.read_text().strip()
         if len(secret) < 32:
-            raise ConfigError("secret_key", f"{path} holds a secret that is too short")
+            raise ConfigError(
+                "secret_key", f"{path} holds a secret that is too short"
+            ) from None
         return secret
     except OSError as exc:
         raise ConfigError("data_dir", f"cannot write {path}: {exc.strerror}") from None

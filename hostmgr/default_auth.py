@@ -28,7 +28,9 @@ def parse_bearer(header: str) -> str | None:
 
 
 @hookimpl
-async def hostmgr_authenticate(request: Request, settings: Settings) -> Principal | None:
+async def hostmgr_authenticate(
+    request: Request, settings: Settings
+) -> Principal | None:
     header = request.headers.get("authorization")
     if header is None:
         return None

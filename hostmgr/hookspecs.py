@@ -93,7 +93,7 @@ def hostmgr_event(event: Event) -> None | Awaitable[None]:
 
 
 @hookspec
-def hostmgr_register_routes(app: Sanic, settings: Settings) -> None:
+def hostmgr_register_routes(app: Sanic[Any, Any], settings: Settings) -> None:
     """Add routes, blueprints or middleware to the app while it is being built.
 
     :param app: the Sanic app, not yet started.
@@ -102,7 +102,7 @@ def hostmgr_register_routes(app: Sanic, settings: Settings) -> None:
 
 
 @hookspec
-def hostmgr_startup(app: Sanic, settings: Settings) -> None | Awaitable[None]:
+def hostmgr_startup(app: Sanic[Any, Any], settings: Settings) -> None | Awaitable[None]:
     """Run once in each server worker before it takes requests.
 
     Start background tasks here with ``app.add_task``.
@@ -113,7 +113,9 @@ def hostmgr_startup(app: Sanic, settings: Settings) -> None | Awaitable[None]:
 
 
 @hookspec
-def hostmgr_shutdown(app: Sanic, settings: Settings) -> None | Awaitable[None]:
+def hostmgr_shutdown(
+    app: Sanic[Any, Any], settings: Settings
+) -> None | Awaitable[None]:
     """Run once in each server worker after it stops taking requests.
 
     :param app: the Sanic app.

@@ -55,7 +55,9 @@ async def call_hook(
     for impl in reversed(caller.get_hookimpls()):
         args = {name: kwargs[name] for name in impl.argnames}
         try:
-            outcomes.append((impl.plugin_name, await await_me_maybe(impl.function(**args))))
+            outcomes.append(
+                (impl.plugin_name, await await_me_maybe(impl.function(**args)))
+            )
         except Exception as exc:  # noqa: BLE001 - handed to the caller
             outcomes.append((impl.plugin_name, exc))
     return outcomes

@@ -12,7 +12,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-TOKEN_PREFIX = "hm_"
+TOKEN_PREFIX = "hm_"  # noqa: S105 - a marker, not a secret
 _hasher = PasswordHasher()
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from argon2 import PasswordHasher
 import pytest
+from argon2 import PasswordHasher
 from sanic import Sanic
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
@@ -47,7 +47,9 @@ Sanic.test_mode = True
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2id at its production cost makes every user a tenth of a second."""
     monkeypatch.setattr(
-        security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        security,
+        "_hasher",
+        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
     )
 
 
@@ -143,8 +145,12 @@ def settings(tmp_path: Path, db: str) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings) -> Sanic:
-    return create_app(settings, create_plugin_manager(), manage_db=False,
-                      name=f"hostmgr_{uuid.uuid4().hex[:8]}")
+    return create_app(
+        settings,
+        create_plugin_manager(),
+        manage_db=False,
+        name=f"hostmgr_{uuid.uuid4().hex[:8]}",
+    )
 
 
 @pytest.fixture
@@ -184,7 +190,10 @@ async def make_user(
 
 
 async def make_token(
-    user: User, *, allowed_ips: list[str] | None = None, expires_at: datetime | None = None
+    user: User,
+    *,
+    allowed_ips: list[str] | None = None,
+    expires_at: datetime | None = None,
 ) -> str:
     secret = new_token()
     await ApiToken.create(
@@ -225,3 +234,15 @@ async def reseller_headers(reseller: User) -> dict[str, str]:
 @pytest.fixture
 async def starter(db: str) -> Package:
     return await Package.create(name="Starter", cpu_cores=1, ram_gb=1, disk_gb=10)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all, for commands that run migrations."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'empty.sqlite3'}"
+        return
+    name = f"hostmgr_empty_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
+    yield _postgres_url(name)
+    asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

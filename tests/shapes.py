@@ -47,7 +47,8 @@ def assert_shape(body: Any, model: type[BaseModel], where: str = "body") -> None
     """Fail unless ``body`` has exactly the model's keys, each of its type."""
     assert isinstance(body, dict), f"{where}: expected an object, got {body!r}"
     fields = {
-        (info.alias or name): info.annotation for name, info in model.model_fields.items()
+        (info.alias or name): info.annotation
+        for name, info in model.model_fields.items()
     }
     assert set(body) == set(fields), f"{where}: keys {sorted(body)} != {sorted(fields)}"
     for key, annotation in fields.items():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from tortoise import Tortoise
 
 from hostmgr.models import AuditEntry, Role
-from hostmgr.services import sso
 from tests.conftest import PASSWORD, bearer, make_token, make_user
 
 API = "/api/integration"
@@ -34,16 +33,23 @@ async def test_no_plain_token_or_password_in_the_database(client, settings):
     body = {"name": "Pat", "email": "pat@example.com", "password": "pat-secret-99"}
     _, response = await client.post(f"{API}/users", json=body, headers=bearer(token))
     assert response.status == 201
-    _, response = await client.post(f"{API}/users/sso", json={"email": "pat@example.com"},
-                                    headers=bearer(token))
+    _, response = await client.post(
+        f"{API}/users/sso", json={"email": "pat@example.com"}, headers=bearer(token)
+    )
     link = response.json["redirect_url"].removeprefix(settings.public_url)
     _, response = await client.get(link, follow_redirects=False)
     session_key = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
 
     cells = await _all_cells()
     assert admin.email in cells  # the dump really holds the data
-    for secret in (token, token.removeprefix("hm_"), PASSWORD, "pat-secret-99",
-                   session_key, settings.secret_key):
+    for secret in (
+        token,
+        token.removeprefix("hm_"),
+        PASSWORD,
+        "pat-secret-99",
+        session_key,
+        settings.secret_key,
+    ):
         assert secret not in cells
     assert link.split("signature=")[1] not in cells
 

@@ -50,7 +50,8 @@ def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build and install a sample plugin into its own directory with pip."""
     source = tmp_path_factory.mktemp("src")
     (source / "hostmgr_sample_plugin.py").write_text(PLUGIN_SOURCE)
-    (source / "pyproject.toml").write_text(textwrap.dedent("""
+    (source / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [build-system]
         requires = ["setuptools>=68"]
         build-backend = "setuptools.build_meta"
@@ -64,11 +65,23 @@ def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
         [tool.setuptools]
         py-modules = ["hostmgr_sample_plugin"]
-    """))
+    """)
+    )
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--no-index", "--target", str(target), str(source)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(source),
+        ],
         check=True,
     )
     return target
@@ -96,17 +109,26 @@ async def test_entry_point_plugin_is_discovered_and_called(plugin_on_path, setti
 
         admin = await make_user(Role.ADMIN)
         body = {"name": "Pat", "email": "pat@example.com", "password": "pat-secret-99"}
-        _, response = await client.post("/api/integration/users", json=body,
-                                        headers=bearer(await make_token(admin)))
+        _, response = await client.post(
+            "/api/integration/users", json=body, headers=bearer(await make_token(admin))
+        )
         assert response.status == 201
     assert sample.EVENTS == [("user.created", "pat")]
 
 
 def test_cli_lists_installed_plugin_with_version(plugin_on_path, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(plugin_on_path), "HOSTMGR_DATA_DIR":
-           str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "hostmgr", "plugins"], env=env,
-                            capture_output=True, text=True, check=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(plugin_on_path),
+        "HOSTMGR_DATA_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "hostmgr", "plugins"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "sample  hostmgr-sample-plugin 1.2.3" in result.stdout
     assert "hostmgr.default_auth  hostmgr" in result.stdout
 
@@ -132,8 +154,9 @@ async def test_failing_event_subscriber_does_not_stop_the_action(settings, caplo
     admin = await make_user(Role.ADMIN)
     async with started(app) as client:
         body = {"name": "Pat", "email": "pat@example.com", "password": "pat-secret-99"}
-        _, response = await client.post("/api/integration/users", json=body,
-                                        headers=bearer(await make_token(admin)))
+        _, response = await client.post(
+            "/api/integration/users", json=body, headers=bearer(await make_token(admin))
+        )
     assert response.status == 201
     assert recorder.seen == ["user.created"]
     assert "subscriber down" in caplog.text
@@ -141,7 +164,8 @@ async def test_failing_event_subscriber_does_not_stop_the_action(settings, caplo
 
 def _hookspecs():
     return [
-        (name, func) for name, func in inspect.getmembers(hookspecs, inspect.isfunction)
+        (name, func)
+        for name, func in inspect.getmembers(hookspecs, inspect.isfunction)
         if hasattr(func, "hostmgr_spec")
     ]
 

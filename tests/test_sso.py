@@ -47,8 +47,9 @@ async def test_secure_cookie_under_https(tmp_path, db):
     app = create_app(settings, create_plugin_manager(), manage_db=False, name="tls")
     user = await make_user(Role.USER)
     async with started(app) as client:
-        _, response = await client.get(_path(sso.make_link(settings, user)),
-                                       follow_redirects=False)
+        _, response = await client.get(
+            _path(sso.make_link(settings, user)), follow_redirects=False
+        )
     assert response.status == 302
     assert "Secure" in response.headers["set-cookie"]
 
@@ -66,9 +67,10 @@ async def test_changed_signature_is_refused(client, settings):
 async def test_other_user_id_is_refused(client, settings):
     user, other = await make_user(Role.USER), await make_user(Role.USER)
     link = _path(sso.make_link(settings, user))
-    _, response = await client.get(link.replace(f"/login/{user.id}?",
-                                                f"/login/{other.id}?"),
-                                   follow_redirects=False)
+    _, response = await client.get(
+        link.replace(f"/login/{user.id}?", f"/login/{other.id}?"),
+        follow_redirects=False,
+    )
     assert response.status == 403
 
 
@@ -97,8 +99,9 @@ async def test_link_signed_with_another_secret_is_refused(client, settings, tmp_
 
     user = await make_user(Role.USER)
     foreign = make_settings(tmp_path, settings.database_url, secret_key="y" * 40)
-    _, response = await client.get(_path(sso.make_link(foreign, user)),
-                                   follow_redirects=False)
+    _, response = await client.get(
+        _path(sso.make_link(foreign, user)), follow_redirects=False
+    )
     assert response.status == 403
 
 

@@ -6,7 +6,7 @@ username, by admins only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sanic import Blueprint, HTTPResponse, Request
 
@@ -20,7 +20,10 @@ from hostmgr.services import accounts, sso
 
 
 async def reseller_out(reseller: User) -> dict[str, Any]:
-    customer_ids = await User.filter(reseller_id=reseller.id).values_list("id", flat=True)
+    customer_ids = cast(
+        list[int],
+        await User.filter(reseller_id=reseller.id).values_list("id", flat=True),
+    )
     counts = await accounts.instance_counts([reseller.id, *customer_ids])
     return {
         "id": reseller.id,
@@ -50,28 +53,44 @@ async def _create_account(request: Request, role: Role) -> HTTPResponse:
         role=role,
         reseller=principal.user if principal.is_reseller else None,
     )
-    await emit(request.app.ctx.pm, Event(f"{role.value}.created", user.username,
-                                         {"user_id": user.id}))
+    await emit(
+        request.app.ctx.pm,
+        Event(f"{role.value}.created", user.username, {"user_id": user.id}),
+    )
     return success(201, user_id=user.id)
 
 
 def register(bp: Blueprint) -> None:
     @bp.post("/users")
-    @document("Create a standard user", schemas.UserCreated, body=schemas.AccountCreate,
-              status=201, errors=(422,))
+    @document(
+        "Create a standard user",
+        schemas.UserCreated,
+        body=schemas.AccountCreate,
+        status=201,
+        errors=(422,),
+    )
     async def create_user(request: Request) -> HTTPResponse:
         return await _create_account(request, Role.USER)
 
     @bp.post("/resellers")
-    @document("Create a reseller (admin only)", schemas.UserCreated,
-              body=schemas.AccountCreate, status=201, errors=(422,))
+    @document(
+        "Create a reseller (admin only)",
+        schemas.UserCreated,
+        body=schemas.AccountCreate,
+        status=201,
+        errors=(422,),
+    )
     async def create_reseller(request: Request) -> HTTPResponse:
         require_role(principal_of(request), Role.ADMIN)
         return await _create_account(request, Role.RESELLER)
 
     @bp.post("/users/sso")
-    @document("A one-time panel login link for a user", schemas.SsoLink,
-              body=schemas.SsoRequest, errors=(404, 422))
+    @document(
+        "A one-time panel login link for a user",
+        schemas.SsoLink,
+        body=schemas.SsoRequest,
+        errors=(404, 422),
+    )
     async def user_sso(request: Request) -> HTTPResponse:
         body = body_of(request, schemas.SsoRequest)
         scope = visible_users(principal_of(request))
@@ -99,9 +118,13 @@ def register(bp: Blueprint) -> None:
         reseller = await find_reseller(username)
         return success(reseller=await reseller_out(reseller))
 
-    @bp.route("/resellers/<username:str>", methods=["PATCH", "PUT"])
-    @document("Change a reseller (admin only)", schemas.ResellerDetail,
-              body=schemas.AccountUpdate, errors=(404, 422))
+    @bp.patch("/resellers/<username:str>")
+    @document(
+        "Change a reseller (admin only)",
+        schemas.ResellerDetail,
+        body=schemas.AccountUpdate,
+        errors=(404, 422),
+    )
     async def update_reseller(request: Request, username: str) -> HTTPResponse:
         require_role(principal_of(request), Role.ADMIN)
         body = body_of(request, schemas.AccountUpdate)
@@ -111,8 +134,11 @@ def register(bp: Blueprint) -> None:
         return success(reseller=await reseller_out(reseller))
 
     @bp.delete("/resellers/<username:str>")
-    @document("Delete a reseller with no customers left (admin only)",
-              schemas.Success, errors=(404, 409))
+    @document(
+        "Delete a reseller with no customers left (admin only)",
+        schemas.Success,
+        errors=(404, 409),
+    )
     async def delete_reseller(request: Request, username: str) -> HTTPResponse:
         require_role(principal_of(request), Role.ADMIN)
         reseller = await find_reseller(username)
@@ -121,9 +147,12 @@ def register(bp: Blueprint) -> None:
         return success()
 
     @bp.post("/resellers/<username:str>/<action:suspend|unsuspend>")
-    @document("Suspend or unsuspend a reseller (admin only)", schemas.Success,
-              errors=(404,))
-    async def suspend_reseller(request: Request, username: str, action: str) -> HTTPResponse:
+    @document(
+        "Suspend or unsuspend a reseller (admin only)", schemas.Success, errors=(404,)
+    )
+    async def suspend_reseller(
+        request: Request, username: str, action: str
+    ) -> HTTPResponse:
         require_role(principal_of(request), Role.ADMIN)
         reseller = await find_reseller(username)
         await accounts.set_suspended(reseller, action == "suspend")
@@ -131,8 +160,11 @@ def register(bp: Blueprint) -> None:
         return success()
 
     @bp.get("/resellers/<username:str>/instances")
-    @document("Instance counts of a reseller and its customers (admin only)",
-              schemas.ResellerInstances, errors=(404,))
+    @document(
+        "Instance counts of a reseller and its customers (admin only)",
+        schemas.ResellerInstances,
+        errors=(404,),
+    )
     async def reseller_instances(request: Request, username: str) -> HTTPResponse:
         require_role(principal_of(request), Role.ADMIN)
         reseller = await find_reseller(username)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -14,6 +15,7 @@ from hostmgr.auth import Principal
 from hostmgr.config import Settings
 
 Model = TypeVar("Model", bound=BaseModel)
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 ERROR_RESPONSES = {
     401: "Missing, invalid or expired token",
@@ -47,14 +49,16 @@ def document(
     body: type[BaseModel] | None = None,
     status: int = 200,
     errors: tuple[int, ...] = (),
-) -> Any:
+) -> Callable[[Handler], Handler]:
     """The OpenAPI definition of an integration endpoint.
 
     Models go in as components, described by pydantic's own JSON schema: exact
     (aliases included) and built once, not once per route.
     """
     ref = openapi.definitions.Component
-    responses = [openapi.definitions.Response({"application/json": ref(response)}, status)]
+    responses = [
+        openapi.definitions.Response({"application/json": ref(response)}, status)
+    ]
     for code in (*ERROR_RESPONSES, *errors):
         responses.append(
             openapi.definitions.Response(
@@ -63,10 +67,11 @@ def document(
                 ERROR_RESPONSES.get(code, "Error"),
             )
         )
-    return openapi.definition(
+    decorator: Callable[[Handler], Handler] = openapi.definition(
         summary=summary,
         tag="integration",
         secured={"token": []},
         body={"application/json": ref(body)} if body is not None else None,
         response=responses,
     )
+    return decorator

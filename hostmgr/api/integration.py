@@ -12,7 +12,8 @@ import logging
 import time
 from typing import Any
 
-from sanic import Blueprint, HTTPResponse, Request
+from sanic import Blueprint, Request
+from sanic.response import BaseHTTPResponse
 
 from hostmgr.auth import authenticate, client_ip, require_role
 from hostmgr.models import AuditEntry, Role
@@ -50,39 +51,41 @@ def _audit_details(request: Request) -> dict[str, Any]:
     return details
 
 
+async def gate(request: Request) -> None:
+    request.ctx.started = time.perf_counter()
+    request.ctx.principal = None
+    app = request.app
+    principal = await authenticate(app.ctx.pm, request, app.ctx.settings)
+    request.ctx.principal = principal
+    # The token hash is unique across installations sharing one Redis.
+    key = principal.token.token_hash if principal.token else f"user:{principal.user.id}"
+    await app.ctx.limiter.hit(key)
+    require_role(principal, Role.ADMIN, Role.RESELLER)
+
+
+async def audit(request: Request, response: BaseHTTPResponse) -> None:
+    started = getattr(request.ctx, "started", None)
+    if started is None:
+        return
+    principal = getattr(request.ctx, "principal", None)
+    try:
+        await AuditEntry.create(
+            user_id=principal.user.id if principal else None,
+            token_id=principal.token.id if principal and principal.token else None,
+            method=request.method,
+            path=request.path[:2048],
+            ip=client_ip(request)[:45],
+            status=response.status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            details=_audit_details(request),
+        )
+    except Exception:
+        # The answer is already decided; a lost audit row must not change it.
+        logger.exception("could not write the audit entry for %s", request.path)
+
+
 def create_blueprint() -> Blueprint:
     bp = Blueprint("integration", url_prefix=PREFIX)
-
-    @bp.on_request(priority=100)
-    async def gate(request: Request) -> None:
-        request.ctx.started = time.perf_counter()
-        request.ctx.principal = None
-        app = request.app
-        principal = await authenticate(app.ctx.pm, request, app.ctx.settings)
-        request.ctx.principal = principal
-        await app.ctx.limiter.hit(str(principal.token.id if principal.token else
-                                      f"user:{principal.user.id}"))
-        require_role(principal, Role.ADMIN, Role.RESELLER)
-
-    @bp.on_response
-    async def audit(request: Request, response: HTTPResponse) -> None:
-        started = getattr(request.ctx, "started", None)
-        if started is None:
-            return
-        principal = getattr(request.ctx, "principal", None)
-        try:
-            await AuditEntry.create(
-                user_id=principal.user.id if principal else None,
-                token_id=principal.token.id if principal and principal.token else None,
-                method=request.method,
-                path=request.path[:2048],
-                ip=client_ip(request)[:45],
-                status=response.status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                details=_audit_details(request),
-            )
-        except Exception:
-            # The answer is already decided; a lost audit row must not change it.
-            logger.exception("could not write the audit entry for %s", request.path)
-
+    bp.middleware(gate, "request", priority=100)
+    bp.middleware(audit, "response")
     return bp

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import cast
 
 from sanic import Blueprint, HTTPResponse, Request
 
@@ -35,7 +36,9 @@ def register(bp: Blueprint) -> None:
         info = await asyncio.to_thread(host.system_info)
         scope = visible_users(principal)
         customers = await scope.filter(role=Role.USER).count()
-        owners = None if principal.is_admin else await scope.values_list("id", flat=True)
+        owners = None
+        if not principal.is_admin:
+            owners = cast(list[int], await scope.values_list("id", flat=True))
         counts = await instance_counts(owners)
         return success(
             server_status="online",

@@ -114,8 +114,12 @@ async def update_user(user: User, changes: Mapping[str, Any]) -> User:
 async def set_suspended(user: User, suspended: bool) -> None:
     user.suspended = suspended
     await user.save(update_fields=["suspended", "updated_at"])
-    logger.info("%s %s %s", "suspended" if suspended else "unsuspended",
-                user.role.value, user.username)
+    logger.info(
+        "%s %s %s",
+        "suspended" if suspended else "unsuspended",
+        user.role.value,
+        user.username,
+    )
 
 
 async def delete_reseller(reseller: User) -> None:
@@ -134,7 +138,9 @@ async def delete_reseller(reseller: User) -> None:
 
 async def instance_counts(owner_ids: list[int] | None) -> dict[str, int]:
     """Instance counts by state, over the given owners (``None``: every owner)."""
-    query = Instance.all() if owner_ids is None else Instance.filter(user_id__in=owner_ids)
+    query = (
+        Instance.all() if owner_ids is None else Instance.filter(user_id__in=owner_ids)
+    )
     total = await query.count()
     running = await query.filter(status=InstanceStatus.RUNNING).count()
     suspended = await query.filter(suspended=True).count()

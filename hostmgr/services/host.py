@@ -25,7 +25,7 @@ def primary_ip() -> str:
                 continue
             ip = ipaddress.ip_address(address.address)
             if not (ip.is_loopback or ip.is_link_local):
-                candidates.append((name, address.address))
+                candidates.append((name, str(address.address)))
     # Container bridges are never the host's public face.
     for name, address in sorted(candidates):
         if not name.startswith(("docker", "br-", "veth", "cni", "podman")):

@@ -48,7 +48,9 @@ def make_link(settings: Settings, user: User) -> str:
     return f"{settings.public_url}/sso/login/{user.id}?{query}"
 
 
-async def redeem(settings: Settings, user_id: int, expires: str, signature: str) -> User:
+async def redeem(
+    settings: Settings, user_id: int, expires: str, signature: str
+) -> User:
     """Check a link and spend it; return the user it logs in."""
     try:
         claims = jwt.decode(

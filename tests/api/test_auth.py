@@ -66,8 +66,12 @@ async def test_suspended_reseller_token_is_403(client, db):
 
 def _app_behind_proxy(tmp_path, db, **overrides):
     settings = make_settings(tmp_path, db, proxies_count=1, **overrides)
-    return create_app(settings, create_plugin_manager(), manage_db=False,
-                      name=f"hostmgr_{uuid.uuid4().hex[:8]}")
+    return create_app(
+        settings,
+        create_plugin_manager(),
+        manage_db=False,
+        name=f"hostmgr_{uuid.uuid4().hex[:8]}",
+    )
 
 
 async def test_ip_outside_allow_list_is_403(tmp_path, db, admin):
