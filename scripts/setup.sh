@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install, migrate and serve hostmgr on the embedded default (SQLite).
+# Run as root on a fresh Debian machine; stop the server with Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+.venv/bin/hostmgr init
+exec .venv/bin/hostmgr serve "$@"
