@@ -8,6 +8,21 @@ import sys
 
 import pytest
 
+CREATE_STARTER = (
+    "package",
+    "create",
+    "--name",
+    "Starter",
+    "--cpu",
+    "1",
+    "--ram",
+    "1",
+    "--disk",
+    "10",
+)
+
+CREATE_ADMIN = ("user", "create", "--role", "admin", "--email", "a@example.com")
+
 
 @pytest.fixture
 def hostmgr(tmp_path, empty_database_url):
@@ -84,18 +99,7 @@ def test_admin_token_and_packages(hostmgr):
     assert token.stdout.startswith("hm_") and len(token.stdout.strip()) > 40
     assert token.stderr == ""
 
-    hostmgr(
-        "package",
-        "create",
-        "--name",
-        "Starter",
-        "--cpu",
-        "1",
-        "--ram",
-        "1",
-        "--disk",
-        "10",
-    )
+    hostmgr(*CREATE_STARTER)
     listing = hostmgr("package", "list").stdout.splitlines()
     assert listing[1].split() == ["1", "Starter", "1", "1", "10", "yes"]
 
@@ -135,21 +139,7 @@ def test_reseller_owned_user(hostmgr):
 
 ERROR_CASES = [
     (["user", "create", "--role", "admin", "--email", "nope", "--name", "A"], "email"),
-    (
-        [
-            "user",
-            "create",
-            "--role",
-            "admin",
-            "--email",
-            "a@example.com",
-            "--name",
-            "A",
-            "--password",
-            "short",
-        ],
-        "password",
-    ),
+    ([*CREATE_ADMIN, "--name", "A", "--password", "short"], "password"),
     (["token", "create", "--email", "ghost@example.com"], "no user"),
     (
         ["token", "create", "--email", "a@example.com", "--allow-ip", "10.0.0.300"],
@@ -159,21 +149,7 @@ ERROR_CASES = [
         ["token", "create", "--email", "a@example.com", "--expires-in", "soon"],
         "duration",
     ),
-    (
-        [
-            "package",
-            "create",
-            "--name",
-            "Starter",
-            "--cpu",
-            "1",
-            "--ram",
-            "1",
-            "--disk",
-            "10",
-        ],
-        "already exists",
-    ),
+    (list(CREATE_STARTER), "already exists"),
     (
         [
             "package",
@@ -194,21 +170,8 @@ ERROR_CASES = [
 
 def test_errors_are_one_clear_line(hostmgr):
     hostmgr("init")
-    hostmgr(
-        "user", "create", "--role", "admin", "--email", "a@example.com", "--name", "A"
-    )
-    hostmgr(
-        "package",
-        "create",
-        "--name",
-        "Starter",
-        "--cpu",
-        "1",
-        "--ram",
-        "1",
-        "--disk",
-        "10",
-    )
+    hostmgr(*CREATE_ADMIN, "--name", "A")
+    hostmgr(*CREATE_STARTER)
     for args, needle in ERROR_CASES:
         result = hostmgr(*args, ok=False)
         assert result.returncode != 0, args
@@ -218,16 +181,7 @@ def test_errors_are_one_clear_line(hostmgr):
 
 def test_duplicate_user_is_one_line(hostmgr):
     hostmgr("init")
-    args = (
-        "user",
-        "create",
-        "--role",
-        "admin",
-        "--email",
-        "a@example.com",
-        "--name",
-        "A",
-    )
+    args = (*CREATE_ADMIN, "--name", "A")
     hostmgr(*args)
     line = _one_error_line(hostmgr(*args, ok=False))
     assert "email" in line and "taken" in line

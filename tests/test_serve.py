@@ -49,6 +49,20 @@ class Server:
         assert result.returncode == 0, result.stderr
         return result.stdout
 
+    def admin_token(self) -> str:
+        """Create an admin with the CLI and return a fresh token of theirs."""
+        self.cli(
+            "user",
+            "create",
+            "--role",
+            "admin",
+            "--email",
+            "admin@example.com",
+            "--name",
+            "Admin User",
+        )
+        return self.cli("token", "create", "--email", "admin@example.com").strip()
+
     @contextlib.contextmanager
     def serving(self, *args: str) -> Iterator[subprocess.Popen[str]]:
         process = subprocess.Popen(
@@ -89,17 +103,7 @@ def server(tmp_path, empty_database_url) -> Server:
 
 
 def test_first_run_admin_token_and_connection_test(server):
-    server.cli(
-        "user",
-        "create",
-        "--role",
-        "admin",
-        "--email",
-        "admin@example.com",
-        "--name",
-        "Admin User",
-    )
-    token = server.cli("token", "create", "--email", "admin@example.com").strip()
+    token = server.admin_token()
     with server.serving():
         response = httpx.get(
             server.url + "/api/integration/connection/test",
@@ -141,17 +145,7 @@ def test_rate_limit_holds_across_workers(tmp_path, empty_database_url):
         HOSTMGR_RATE_LIMIT_STORAGE=REDIS_URL,
     )
     server.cli("init")
-    server.cli(
-        "user",
-        "create",
-        "--role",
-        "admin",
-        "--email",
-        "admin@example.com",
-        "--name",
-        "Admin",
-    )
-    token = server.cli("token", "create", "--email", "admin@example.com").strip()
+    token = server.admin_token()
     headers = {"Authorization": f"Bearer {token}", "Connection": "close"}
     with server.serving("--workers", "2"):
         statuses = []
