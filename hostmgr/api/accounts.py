@@ -6,6 +6,7 @@ username, by admins only.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 from sanic import Blueprint, HTTPResponse, Request
@@ -45,44 +46,47 @@ async def find_reseller(username: str) -> User:
     return reseller
 
 
-async def _create_account(request: Request, role: Role) -> HTTPResponse:
-    principal = principal_of(request)
-    body = body_of(request, schemas.AccountCreate)
-    user = await accounts.create_user(
-        **body.model_dump(),
-        role=role,
-        reseller=principal.user if principal.is_reseller else None,
-    )
-    await emit(
-        request.app.ctx.pm,
-        Event(f"{role.value}.created", user.username, {"user_id": user.id}),
-    )
-    return success(201, user_id=user.id)
+def _account_creator(
+    role: Role,
+) -> Callable[[Request], Coroutine[Any, Any, HTTPResponse]]:
+    """The handler of ``POST /users`` or ``POST /resellers``.
+
+    Only admins create resellers. A user created by a reseller belongs to it.
+    """
+
+    async def create_account(request: Request) -> HTTPResponse:
+        principal = principal_of(request)
+        if role != Role.USER:
+            require_role(principal, Role.ADMIN)
+        body = body_of(request, schemas.AccountCreate)
+        user = await accounts.create_user(
+            **body.model_dump(),
+            role=role,
+            reseller=principal.user if principal.is_reseller else None,
+        )
+        await emit(
+            request.app.ctx.pm,
+            Event(f"{role.value}.created", user.username, {"user_id": user.id}),
+        )
+        return success(201, user_id=user.id)
+
+    create_account.__name__ = f"create_{role.value}"
+    return create_account
 
 
 def register(bp: Blueprint) -> None:
-    @bp.post("/users")
-    @document(
-        "Create a standard user",
-        schemas.UserCreated,
-        body=schemas.AccountCreate,
-        status=201,
-        errors=(422,),
-    )
-    async def create_user(request: Request) -> HTTPResponse:
-        return await _create_account(request, Role.USER)
-
-    @bp.post("/resellers")
-    @document(
-        "Create a reseller (admin only)",
-        schemas.UserCreated,
-        body=schemas.AccountCreate,
-        status=201,
-        errors=(422,),
-    )
-    async def create_reseller(request: Request) -> HTTPResponse:
-        require_role(principal_of(request), Role.ADMIN)
-        return await _create_account(request, Role.RESELLER)
+    for path, role, summary in (
+        ("/users", Role.USER, "Create a standard user"),
+        ("/resellers", Role.RESELLER, "Create a reseller (admin only)"),
+    ):
+        handler = document(
+            summary,
+            schemas.UserCreated,
+            body=schemas.AccountCreate,
+            status=201,
+            errors=(422,),
+        )(_account_creator(role))
+        bp.add_route(handler, path, methods=["POST"], name=f"create_{role.value}")
 
     @bp.post("/users/sso")
     @document(
