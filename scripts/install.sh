@@ -2,6 +2,7 @@
 # Install what hostmgr needs into ./.venv. Idempotent; safe to run again.
 #   scripts/install.sh          the server
 #   scripts/install.sh --test   the server, the test tools and the test services
+# The configured engine (HOSTMGR_RUNTIME, default docker) comes from Debian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,13 @@ if command -v dpkg-query >/dev/null; then
         apt_install python3 python3-venv
     fi
     if [ "$with_tests" = 1 ]; then
-        apt_install postgresql redis-server
+        # Both engines, the stand-in image's busybox, and the test databases.
+        apt_install docker.io podman runc busybox-static postgresql redis-server
+    else
+        case "${HOSTMGR_RUNTIME:-docker}" in
+            docker) apt_install docker.io ;;
+            podman) apt_install podman runc ;;
+        esac
     fi
 fi
 

@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
+scripts/services.sh "${HOSTMGR_RUNTIME:-docker}"
 .venv/bin/hostmgr init
 exec .venv/bin/hostmgr serve "$@"

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh --test
-scripts/services.sh
+scripts/services.sh docker podman postgres redis
 exec .venv/bin/python -m pytest "$@"

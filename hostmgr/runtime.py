@@ -1,0 +1,160 @@
+"""The container runtime contract that engine plugins implement.
+
+A runtime plugin answers the ``hostmgr_runtime`` hook with a ``Runtime``. Every
+method is a coroutine and must not block the event loop: SDK calls go to a worker
+thread. Errors are the ``RuntimeFailure`` tree below, never an SDK's own.
+
+Containers are addressed by id. Limits set at create time must hold for the life
+of the container; ``apply_limits`` changes them on a running container without a
+restart, and ``start`` takes the current limits so that an engine whose live
+updates do not survive a restart can apply them again.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Mapping
+
+from hostmgr import cgroups
+from hostmgr.errors import ApiError
+
+N8N_PORT = 5678
+N8N_DATA_PATH = "/home/node/.n8n"
+N8N_UID = 1000
+
+
+class RuntimeFailure(ApiError):
+    """The container engine failed to do what was asked."""
+
+    status_code = 500
+    default_message = "The container engine failed"
+
+
+class RuntimeUnavailable(RuntimeFailure):
+    """The engine cannot be reached, or did not answer in time."""
+
+    status_code = 503
+
+    def __init__(self, engine: str, detail: str = "") -> None:
+        super().__init__(f"The {engine} engine is unavailable")
+        self.engine = engine
+        self.detail = detail
+
+
+class ContainerNotFound(RuntimeFailure):
+    """No container (or volume) by that id or name."""
+
+    status_code = 404
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"Container {ref} not found")
+        self.ref = ref
+
+
+class NameConflict(RuntimeFailure):
+    """A container or volume by that name exists already."""
+
+    status_code = 409
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"A container named {name} exists already")
+        self.name = name
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    cpu_cores: float
+    memory_bytes: int
+    pids: int = 1024
+
+    CPU_PERIOD = 100_000
+
+    @property
+    def cpu_quota(self) -> int:
+        """CFS quota in microseconds per ``CPU_PERIOD``."""
+        return max(1000, round(self.cpu_cores * self.CPU_PERIOD))
+
+
+@dataclasses.dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    volume: str
+    host_port: int
+    limits: Limits
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    name: str
+    state: str
+    running: bool
+    pid: int | None
+    host_port: int | None
+    memory_limit: int
+    cpu_quota: int
+    cpu_period: int
+    volume: str | None
+
+
+class Runtime(abc.ABC):
+    """One container engine."""
+
+    #: The engine's name, as in config and in error messages.
+    name: str
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise RuntimeUnavailable unless the engine answers."""
+
+    @abc.abstractmethod
+    async def create(self, spec: ContainerSpec) -> str:
+        """Create the volume and the container (not started); return its id.
+
+        Raises NameConflict if either exists. Publishes ``spec.host_port`` on
+        127.0.0.1 only; runs as uid 1000 with no new privileges, every capability
+        dropped, a restart policy, and the spec's CPU, memory and pids limits.
+        """
+
+    @abc.abstractmethod
+    async def start(self, container_id: str, limits: Limits) -> None:
+        """Start the container; ``limits`` hold once it runs."""
+
+    @abc.abstractmethod
+    async def stop(self, container_id: str, grace: int = 10) -> None:
+        """Stop the container, killing it after ``grace`` seconds."""
+
+    @abc.abstractmethod
+    async def remove(self, container_id: str | None, volume: str | None) -> None:
+        """Remove the container and the volume; either may be gone already."""
+
+    @abc.abstractmethod
+    async def inspect(self, container_id: str) -> ContainerInfo:
+        """The container's state as the engine reports it."""
+
+    @abc.abstractmethod
+    async def apply_limits(self, container_id: str, limits: Limits) -> None:
+        """Change CPU and memory limits live, without a restart."""
+
+    @abc.abstractmethod
+    async def logs(self, container_id: str, tail: int = 200) -> str:
+        """The last ``tail`` lines of the container's output."""
+
+    @abc.abstractmethod
+    async def volume_exists(self, volume: str) -> bool:
+        """Whether the named volume exists."""
+
+    async def close(self) -> None:  # noqa: B027 - optional, nothing to release here
+        """Release connections and helper processes."""
+
+    async def usage(self, pid: int) -> cgroups.Usage:
+        """CPU time and memory of the container whose init process is ``pid``.
+
+        Read from the cgroup files, which costs microseconds, rather than from the
+        engine's stats call, which waits for two samples a second apart.
+        """
+        return await cgroups.read_usage(pid)

@@ -1,0 +1,197 @@
+"""The Docker runtime: instances as containers of the local Docker Engine.
+
+Settings, in ``[plugins.runtime_docker]`` or the environment:
+
+- ``url`` / ``HOSTMGR_DOCKER_URL``: the engine's API address, default ``DOCKER_HOST``
+  or ``unix:///var/run/docker.sock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.models.containers import Container
+
+from hostmgr.config import Settings
+from hostmgr.hookspecs import hookimpl
+from hostmgr.runtime import (
+    N8N_DATA_PATH,
+    N8N_PORT,
+    N8N_UID,
+    ContainerInfo,
+    ContainerNotFound,
+    ContainerSpec,
+    Limits,
+    NameConflict,
+    Runtime,
+    RuntimeFailure,
+    RuntimeUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+API_VERSION = "1.41"
+# Every call but a stop must answer within this; a stop gets its own grace on top.
+CALL_TIMEOUT = 5
+
+
+class DockerRuntime(Runtime):
+    name = "docker"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        # A fixed API version: "auto" would call the engine in the constructor.
+        self.client = docker.DockerClient(
+            base_url=url, version=API_VERSION, timeout=CALL_TIMEOUT
+        )
+
+    async def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return await asyncio.to_thread(func, *args, **kwargs)
+        except docker.errors.NotFound as exc:
+            raise ContainerNotFound(str(exc.explanation or exc)) from exc
+        except docker.errors.APIError as exc:
+            if exc.status_code is None:  # no answer at all: the engine is down
+                raise RuntimeUnavailable(self.name, str(exc)) from exc
+            if exc.status_code == 409:
+                raise NameConflict(str(exc.explanation or exc)) from exc
+            logger.warning("docker API error: %s", exc)
+            raise RuntimeFailure("The docker engine refused the request") from exc
+        except (
+            requests.exceptions.RequestException,
+            docker.errors.DockerException,
+            OSError,
+        ) as exc:
+            raise RuntimeUnavailable(self.name, str(exc)) from exc
+
+    def _container(self, container_id: str) -> Container:
+        return self.client.containers.get(container_id)
+
+    async def ping(self) -> None:
+        await self._call(self.client.ping)
+
+    async def volume_exists(self, volume: str) -> bool:
+        try:
+            await self._call(self.client.volumes.get, volume)
+        except ContainerNotFound:
+            return False
+        return True
+
+    async def create(self, spec: ContainerSpec) -> str:
+        if await self.volume_exists(spec.volume):
+            raise NameConflict(spec.volume)
+        await self._call(
+            self.client.volumes.create, spec.volume, labels=dict(spec.labels)
+        )
+        container = await self._call(
+            self.client.containers.create,
+            spec.image,
+            name=spec.name,
+            environment=dict(spec.env),
+            labels=dict(spec.labels),
+            ports={f"{N8N_PORT}/tcp": ("127.0.0.1", spec.host_port)},
+            volumes={spec.volume: {"bind": N8N_DATA_PATH, "mode": "rw"}},
+            user=f"{N8N_UID}:{N8N_UID}",
+            mem_limit=spec.limits.memory_bytes,
+            memswap_limit=spec.limits.memory_bytes,
+            cpu_period=Limits.CPU_PERIOD,
+            cpu_quota=spec.limits.cpu_quota,
+            pids_limit=spec.limits.pids,
+            restart_policy={"Name": "unless-stopped"},
+            security_opt=["no-new-privileges"],
+            cap_drop=["ALL"],
+        )
+        logger.info("docker: created container %s (%s)", spec.name, container.short_id)
+        return str(container.id)
+
+    async def start(self, container_id: str, limits: Limits) -> None:
+        # Docker keeps limits changed by update across restarts: nothing to re-apply.
+        container = await self._call(self._container, container_id)
+        await self._call(container.start)
+        logger.info("docker: started %s", container.name)
+
+    async def stop(self, container_id: str, grace: int = 10) -> None:
+        container = await self._call(self._container, container_id)
+        await self._call(container.stop, timeout=grace)
+        logger.info("docker: stopped %s", container.name)
+
+    async def remove(self, container_id: str | None, volume: str | None) -> None:
+        if container_id:
+            try:
+                container = await self._call(self._container, container_id)
+                await self._call(container.remove, force=True)
+                logger.info("docker: removed container %s", container.name)
+            except ContainerNotFound:
+                pass
+        if volume:
+            try:
+                found = await self._call(self.client.volumes.get, volume)
+                await self._call(found.remove, force=True)
+                logger.info("docker: removed volume %s", volume)
+            except ContainerNotFound:
+                pass
+
+    async def inspect(self, container_id: str) -> ContainerInfo:
+        container = await self._call(self._container, container_id)
+        attrs = container.attrs
+        state, host = attrs["State"], attrs["HostConfig"]
+        bindings = (host.get("PortBindings") or {}).get(f"{N8N_PORT}/tcp") or []
+        volumes = [
+            m["Name"] for m in attrs.get("Mounts", []) if m.get("Type") == "volume"
+        ]
+        return ContainerInfo(
+            id=str(container.id),
+            name=str(container.name),
+            state=state["Status"],
+            running=bool(state["Running"]),
+            pid=state["Pid"] or None,
+            host_port=int(bindings[0]["HostPort"]) if bindings else None,
+            memory_limit=int(host["Memory"]),
+            cpu_quota=int(host["CpuQuota"]),
+            cpu_period=int(host["CpuPeriod"]),
+            volume=volumes[0] if volumes else None,
+        )
+
+    async def apply_limits(self, container_id: str, limits: Limits) -> None:
+        container = await self._call(self._container, container_id)
+        await self._call(
+            container.update,
+            mem_limit=limits.memory_bytes,
+            memswap_limit=limits.memory_bytes,
+            cpu_period=Limits.CPU_PERIOD,
+            cpu_quota=limits.cpu_quota,
+        )
+        logger.info("docker: applied limits to %s: %s", container.name, limits)
+
+    async def logs(self, container_id: str, tail: int = 200) -> str:
+        container = await self._call(self._container, container_id)
+        raw = await self._call(container.logs, tail=tail)
+        return bytes(raw).decode(errors="replace")
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.client.close)
+
+
+def docker_url(settings: Settings) -> str:
+    configured = settings.plugin_settings("runtime_docker").get("url")
+    return str(
+        os.environ.get("HOSTMGR_DOCKER_URL")
+        or configured
+        or os.environ.get("DOCKER_HOST")
+        or "unix:///var/run/docker.sock"
+    )
+
+
+@hookimpl
+def hostmgr_runtime(settings: Settings, name: str) -> Runtime | None:
+    if name != "docker":
+        return None
+    return DockerRuntime(docker_url(settings))

@@ -1,0 +1,222 @@
+"""The Podman runtime: instances as Podman containers, rootful or rootless.
+
+Settings, in ``[plugins.runtime_podman]`` or the environment:
+
+- ``url`` / ``HOSTMGR_PODMAN_URL``: a Podman API socket, for example
+  ``unix:///run/podman/podman.sock``. Without one, hostmgr runs
+  ``podman system service`` itself for as long as it runs.
+- ``containers_conf``: a containers.conf for that service; by default hostmgr
+  writes one that works without systemd (runc, cgroupfs, ulimits under the hard
+  limits).
+
+Podman 4.3 applies a live update to the cgroup at once but forgets it on the next
+start, so ``start`` applies the instance's current limits again.
+
+Rootless Podman runs the same way as a normal user. Its CPU and memory limits are
+enforced only on a cgroup v2 host with controller delegation; on cgroup v1 Podman
+ignores them with a warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import podman.errors
+import requests.exceptions
+from podman import PodmanClient
+from podman.domain.containers import Container
+
+from hostmgr.config import Settings
+from hostmgr.hookspecs import hookimpl
+from hostmgr.runtime import (
+    N8N_DATA_PATH,
+    N8N_PORT,
+    N8N_UID,
+    ContainerInfo,
+    ContainerNotFound,
+    ContainerSpec,
+    Limits,
+    NameConflict,
+    Runtime,
+    RuntimeFailure,
+    RuntimeUnavailable,
+)
+from hostmgr_runtime_podman.service import PodmanService
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# The libpod API version served by Podman 4.x; podman-py does not detect it.
+API_VERSION = "4.0.0"
+CALL_TIMEOUT = 5
+
+
+class PodmanRuntime(Runtime):
+    name = "podman"
+
+    def __init__(self, url: str | None, service: PodmanService | None = None) -> None:
+        self.service = service
+        self.url = url or (service.url if service else "")
+        self.client = PodmanClient(
+            base_url=self.url, version=API_VERSION, timeout=CALL_TIMEOUT
+        )
+
+    async def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            if self.service is not None:
+                await self.service.ensure_running()
+            return await asyncio.to_thread(func, *args, **kwargs)
+        except podman.errors.NotFound as exc:
+            raise ContainerNotFound(str(exc.explanation or exc)) from exc
+        except podman.errors.APIError as exc:
+            if exc.status_code is None:  # no answer at all: the engine is down
+                raise RuntimeUnavailable(self.name, str(exc)) from exc
+            if exc.status_code == 409:
+                raise NameConflict(str(exc.explanation or exc)) from exc
+            logger.warning("podman API error: %s", exc)
+            raise RuntimeFailure("The podman engine refused the request") from exc
+        except (
+            requests.exceptions.RequestException,
+            podman.errors.PodmanError,
+            OSError,
+            TimeoutError,
+        ) as exc:
+            raise RuntimeUnavailable(self.name, str(exc)) from exc
+
+    def _container(self, container_id: str) -> Container:
+        return self.client.containers.get(container_id)
+
+    async def ping(self) -> None:
+        if not await self._call(self.client.ping):
+            raise RuntimeUnavailable(self.name, "ping failed")
+
+    async def volume_exists(self, volume: str) -> bool:
+        return bool(await self._call(self.client.volumes.exists, volume))
+
+    async def create(self, spec: ContainerSpec) -> str:
+        if await self.volume_exists(spec.volume):
+            raise NameConflict(spec.volume)
+        await self._call(
+            self.client.volumes.create, spec.volume, labels=dict(spec.labels)
+        )
+        container = await self._call(
+            self.client.containers.create,
+            spec.image,
+            name=spec.name,
+            environment=dict(spec.env),
+            labels=dict(spec.labels),
+            ports={f"{N8N_PORT}/tcp": ("127.0.0.1", spec.host_port)},
+            volumes={spec.volume: {"bind": N8N_DATA_PATH, "mode": "rw"}},
+            user=f"{N8N_UID}:{N8N_UID}",
+            mem_limit=spec.limits.memory_bytes,
+            memswap_limit=spec.limits.memory_bytes,
+            # podman-py drops nano_cpus silently; quota and period are honoured.
+            cpu_period=Limits.CPU_PERIOD,
+            cpu_quota=spec.limits.cpu_quota,
+            pids_limit=spec.limits.pids,
+            restart_policy={"Name": "unless-stopped"},
+            security_opt=["no-new-privileges"],
+            cap_drop=["ALL"],
+        )
+        logger.info("podman: created container %s (%s)", spec.name, container.short_id)
+        return str(container.id)
+
+    async def start(self, container_id: str, limits: Limits) -> None:
+        container = await self._call(self._container, container_id)
+        await self._call(container.start)
+        # Podman 4.3 starts from the limits of create time: re-apply the current.
+        await self.apply_limits(container_id, limits)
+        logger.info("podman: started %s", container.name)
+
+    async def stop(self, container_id: str, grace: int = 10) -> None:
+        container = await self._call(self._container, container_id)
+        await self._call(container.stop, timeout=grace)
+        logger.info("podman: stopped %s", container.name)
+
+    async def remove(self, container_id: str | None, volume: str | None) -> None:
+        if container_id:
+            try:
+                container = await self._call(self._container, container_id)
+                await self._call(container.remove, force=True)
+                logger.info("podman: removed container %s", container.name)
+            except ContainerNotFound:
+                pass
+        if volume and await self.volume_exists(volume):
+            await self._call(self.client.volumes.remove, volume, force=True)
+            logger.info("podman: removed volume %s", volume)
+
+    async def inspect(self, container_id: str) -> ContainerInfo:
+        container = await self._call(self._container, container_id)
+        attrs = await self._call(lambda: container.inspect())
+        state, host = attrs["State"], attrs["HostConfig"]
+        bindings = (host.get("PortBindings") or {}).get(f"{N8N_PORT}/tcp") or []
+        volumes = [
+            m["Name"] for m in attrs.get("Mounts", []) if m.get("Type") == "volume"
+        ]
+        return ContainerInfo(
+            id=str(attrs["Id"]),
+            name=str(attrs["Name"]).lstrip("/"),
+            state=state["Status"],
+            running=bool(state["Running"]),
+            pid=state.get("Pid") or None,
+            host_port=int(bindings[0]["HostPort"]) if bindings else None,
+            memory_limit=int(host.get("Memory") or 0),
+            cpu_quota=int(host.get("CpuQuota") or 0),
+            cpu_period=int(host.get("CpuPeriod") or 0),
+            volume=volumes[0] if volumes else None,
+        )
+
+    async def apply_limits(self, container_id: str, limits: Limits) -> None:
+        # libpod's update resets every field it is not sent: send the whole set.
+        resources = {
+            "memory": {"limit": limits.memory_bytes, "swap": limits.memory_bytes},
+            "cpu": {"quota": limits.cpu_quota, "period": Limits.CPU_PERIOD},
+            "pids": {"limit": limits.pids},
+        }
+        response = await self._call(
+            self.client.api.post,
+            f"/containers/{container_id}/update",
+            data=json.dumps(resources),
+            headers={"Content-Type": "application/json"},
+        )
+        if response.status_code == 404:
+            raise ContainerNotFound(container_id)
+        if response.status_code >= 300:
+            logger.warning(
+                "podman update failed: %s %s", response.status_code, response.text[:500]
+            )
+            raise RuntimeFailure("The podman engine refused the new limits")
+        logger.info("podman: applied limits to %s: %s", container_id[:12], limits)
+
+    async def logs(self, container_id: str, tail: int = 200) -> str:
+        container = await self._call(self._container, container_id)
+        chunks = await self._call(lambda: list(container.logs(tail=tail, stream=False)))
+        return b"".join(chunks if isinstance(chunks, list) else [chunks]).decode(
+            errors="replace"
+        )
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.client.close)
+        if self.service is not None:
+            await self.service.stop()
+
+
+@hookimpl
+def hostmgr_runtime(settings: Settings, name: str) -> Runtime | None:
+    if name != "podman":
+        return None
+    options = settings.plugin_settings("runtime_podman")
+    url = os.environ.get("HOSTMGR_PODMAN_URL") or options.get("url")
+    if url:
+        return PodmanRuntime(str(url))
+    conf = options.get("containers_conf")
+    service = PodmanService(
+        settings.data_dir / "podman", Path(str(conf)) if conf else None
+    )
+    return PodmanRuntime(None, service)
