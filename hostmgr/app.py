@@ -11,12 +11,15 @@ from sanic.response import BaseHTTPResponse
 from sanic_ext import Extend
 
 from hostmgr import __version__, db
-from hostmgr.api import accounts, integration, packages, system
+from hostmgr.api import accounts, instances, integration, packages, system
 from hostmgr.api.errors import JsonErrorHandler
 from hostmgr.config import Settings
 from hostmgr.panel import create_blueprint as create_panel
 from hostmgr.plugins import call_hook, create_plugin_manager
 from hostmgr.ratelimit import TokenRateLimiter
+from hostmgr.runtime import load_runtime
+from hostmgr.services.instance_stats import StatsReader
+from hostmgr.services.instances import InstanceService
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ def create_app(
     app.ctx.settings = settings
     app.ctx.pm = pm
     app.ctx.limiter = TokenRateLimiter(settings.rate_limit, settings.rate_limit_storage)
+    app.ctx.runtime = app.ctx.instances = app.ctx.stats = None
 
     Extend(
         app,
@@ -70,7 +74,7 @@ def create_app(
     app.ext.openapi.add_security_scheme("token", "http", scheme="bearer")
 
     api = integration.create_blueprint()
-    for module in (system, packages, accounts):
+    for module in (system, packages, accounts, instances):
         module.register(api)
     app.blueprint(api)
     app.blueprint(create_panel())
@@ -83,11 +87,22 @@ def create_app(
         if manage_db:
             await db.connect(settings.database_url)
             await db.check_schema()
+        runtime = load_runtime(pm, settings)
+        if runtime is None:
+            logger.error(
+                "no runtime plugin for %s: instance calls answer 503", settings.runtime
+            )
+        else:
+            app.ctx.runtime = runtime
+            app.ctx.instances = InstanceService(settings, runtime)
+            app.ctx.stats = StatsReader(runtime)
         await _run_hook(pm, "hostmgr_startup", app, settings)
 
     @app.after_server_stop
     async def stop(app: Sanic[Any, Any]) -> None:
         await _run_hook(pm, "hostmgr_shutdown", app, settings)
+        if app.ctx.runtime is not None:
+            await app.ctx.runtime.close()
         if manage_db:
             await db.close()
 

@@ -50,6 +50,8 @@ class Settings:
     max_body_bytes: int
     proxies_count: int
     log_level: str
+    instance_ports: tuple[int, int]
+    timezone: str
     plugins: Mapping[str, Mapping[str, Any]]
 
     def plugin_settings(self, name: str) -> Mapping[str, Any]:
@@ -126,6 +128,31 @@ def _parse_host(key: str, value: Any) -> str:
     return host
 
 
+def _parse_port_range(key: str, value: Any) -> tuple[int, int]:
+    text = _parse_str(key, value)
+    low, _, high = text.partition("-")
+    try:
+        first, last = int(low), int(high)
+    except ValueError:
+        raise ConfigError(
+            key, f"expected a range like 20000-29999, got {text!r}"
+        ) from None
+    if not 1024 <= first < last <= 65535:
+        raise ConfigError(key, f"must be a range within 1024-65535, got {text!r}")
+    return first, last
+
+
+def _parse_timezone(key: str, value: Any) -> str:
+    import zoneinfo
+
+    name = _parse_str(key, value)
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(key, f"unknown time zone {name!r}") from None
+    return name
+
+
 def _parse_secret(key: str, value: Any) -> str:
     secret = _parse_str(key, value)
     if len(secret) < 32:
@@ -150,6 +177,8 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "max_body_bytes": _parse_int(1024, 100 * 1024 * 1024),
     "proxies_count": _parse_int(0, 10),
     "log_level": _parse_choice(("debug", "info", "warning", "error")),
+    "instance_ports": _parse_port_range,
+    "timezone": _parse_timezone,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -165,6 +194,8 @@ _DEFAULTS: dict[str, Any] = {
     "max_body_bytes": 64 * 1024,
     "proxies_count": 0,
     "log_level": "info",
+    "instance_ports": "20000-29999",
+    "timezone": "UTC",
 }
 
 

@@ -99,6 +99,8 @@ class Instance(Model):
     container_id = fields.CharField(max_length=128, null=True)
     # The n8n encryption key, encrypted under the server secret.
     encryption_key = fields.TextField()
+    # While set and in the future, one worker is acting on this instance.
+    lock_until = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

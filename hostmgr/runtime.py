@@ -15,9 +15,15 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import pluggy
 
 from hostmgr import cgroups
 from hostmgr.errors import ApiError
+
+if TYPE_CHECKING:
+    from hostmgr.config import Settings
 
 N8N_PORT = 5678
 N8N_DATA_PATH = "/home/node/.n8n"
@@ -158,3 +164,11 @@ class Runtime(abc.ABC):
         engine's stats call, which waits for two samples a second apart.
         """
         return await cgroups.read_usage(pid)
+
+
+def load_runtime(pm: pluggy.PluginManager, settings: Settings) -> Runtime | None:
+    """The runtime that ``settings.runtime`` names, or None if no plugin has it."""
+    runtime = pm.hook.hostmgr_runtime(settings=settings, name=settings.runtime)
+    if runtime is not None and not isinstance(runtime, Runtime):
+        raise TypeError(f"a runtime plugin returned {type(runtime).__name__}")
+    return runtime

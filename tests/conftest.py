@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import os
 import shutil
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -20,6 +22,7 @@ from typing import Any
 import asyncpg
 import pytest
 from argon2 import PasswordHasher
+from hostmgr_runtime_podman.service import write_containers_conf
 from sanic import Sanic
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
@@ -28,10 +31,12 @@ from hostmgr import db as hostmgr_db
 from hostmgr import security
 from hostmgr.app import create_app
 from hostmgr.config import Settings, load_settings
-from hostmgr.models import ApiToken, Package, Role, User
+from hostmgr.models import ApiToken, Instance, Package, Role, User
 from hostmgr.plugins import create_plugin_manager
 from hostmgr.security import digest, display_prefix, new_token
 from hostmgr.services import accounts
+from hostmgr.services.instances import container_name, volume_name
+from tests import standin
 from tests.client import AppClient
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -246,3 +251,73 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
     yield _postgres_url(name)
     asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# --- container engines ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def podman_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    state = tmp_path_factory.mktemp("podman")
+    write_containers_conf(state / "containers.conf")
+    return state
+
+
+@pytest.fixture(scope="session")
+def standin_image(tmp_path_factory: pytest.TempPathFactory, podman_state: Path) -> str:
+    workdir = tmp_path_factory.mktemp("image")
+    standin.build("docker", workdir)
+    standin.build(
+        "podman", workdir, {"CONTAINERS_CONF": str(podman_state / "containers.conf")}
+    )
+    return standin.IMAGE
+
+
+@pytest.fixture(scope="session")
+def podman_url(podman_state: Path) -> Iterator[str]:
+    """One Podman API service for the API tests (the runtime suite runs its own)."""
+    socket_path = podman_state / "api-tests.sock"
+    process = subprocess.Popen(
+        ["podman", "system", "service", "--time=0", f"unix://{socket_path}"],
+        env={**os.environ, "CONTAINERS_CONF": str(podman_state / "containers.conf")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        if socket_path.exists():
+            break
+        time.sleep(0.05)
+    yield f"unix://{socket_path}"
+    process.terminate()
+    process.wait(timeout=15)
+
+
+@pytest.fixture(params=["docker", "podman"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def engine_app(
+    tmp_path: Path,
+    db: str,
+    engine: str,
+    standin_image: str,
+    podman_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[AppClient]:
+    """A started app on a real engine with the stand-in image; cleans up after."""
+    monkeypatch.setenv("HOSTMGR_PODMAN_URL", podman_url)
+    settings = make_settings(tmp_path, db, runtime=engine, image=standin_image)
+    app = create_app(
+        settings,
+        create_plugin_manager(),
+        manage_db=False,
+        name=f"hostmgr_{uuid.uuid4().hex[:8]}",
+    )
+    async with started(app) as client:
+        yield client
+        for instance in await Instance.all():
+            await app.ctx.runtime.remove(
+                container_name(instance), volume_name(instance)
+            )

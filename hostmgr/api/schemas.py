@@ -11,6 +11,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from hostmgr.services.accounts import USERNAME_PATTERN
+from hostmgr.services.instances import NAME_PATTERN, VERSION_PATTERN
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 Password = Annotated[str, Field(min_length=8, max_length=1024)]
@@ -161,3 +162,65 @@ class ResellerDetail(Success):
 class ResellerInstances(Success):
     username: str
     instances: InstanceCounts
+
+
+# --- instances -------------------------------------------------------------------
+
+
+class PackageRef(RequestBody):
+    """A package by name (``package``) or by id (``package_id``)."""
+
+    package: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    package_id: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _needs_package(self) -> Self:
+        if self.package is None and self.package_id is None:
+            raise ValueError("Give the package by name (package) or id (package_id).")
+        return self
+
+
+class InstanceCreate(PackageRef):
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    email: Email | None = None
+    version: Annotated[str, Field(pattern=VERSION_PATTERN)] = "latest"
+
+
+class SuspendRequest(RequestBody):
+    reason: Annotated[str, Field(min_length=1, max_length=255)] = "Suspended"
+
+
+class InstanceCreated(Success):
+    instance_id: int
+    domain: str
+    user_id: int
+
+
+class InstanceStatsOut(Success):
+    domain: str
+    instance_status: str
+    cpu_percent: float
+    memory_usage: str
+    memory_limit: str
+    memory_percent: float
+
+
+class InstanceOut(BaseModel):
+    id: int
+    name: str
+    domain: str
+    status: str
+    suspended: bool
+    user_id: int
+    package: str
+    version: str
+    created_at: str
+
+
+class InstanceList(Success):
+    instances: list[InstanceOut]
+
+
+class UpgradeResult(Success):
+    message: str
+    new_package: str

@@ -5,38 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from hostmgr_runtime_docker import DockerRuntime
 from hostmgr_runtime_podman import PodmanRuntime
-from hostmgr_runtime_podman.service import PodmanService, write_containers_conf
+from hostmgr_runtime_podman.service import PodmanService
 
 from hostmgr.runtime import Runtime
-from tests import standin
 
 DOCKER_URL = os.environ.get("HOSTMGR_DOCKER_URL", "unix:///var/run/docker.sock")
 ENGINES = ["docker", "podman"]
-
-
-@pytest.fixture(scope="session")
-def podman_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    state = tmp_path_factory.mktemp("podman")
-    write_containers_conf(state / "containers.conf")
-    return state
-
-
-@pytest.fixture(scope="session")
-def standin_image(
-    tmp_path_factory: pytest.TempPathFactory, podman_state: Path
-) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("image")
-    standin.build("docker", workdir)
-    standin.build(
-        "podman", workdir, {"CONTAINERS_CONF": str(podman_state / "containers.conf")}
-    )
-    yield standin.IMAGE
 
 
 def make_runtime(engine: str, podman_state: Path) -> Runtime:

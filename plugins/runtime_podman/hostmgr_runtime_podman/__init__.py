@@ -173,6 +173,8 @@ class PodmanRuntime(Runtime):
         )
 
     async def apply_limits(self, container_id: str, limits: Limits) -> None:
+        if not (await self.inspect(container_id)).running:
+            return  # a stopped container has no cgroup; start applies the limits
         # libpod's update resets every field it is not sent: send the whole set.
         resources = {
             "memory": {"limit": limits.memory_bytes, "swap": limits.memory_bytes},
