@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 
 import pytest
 
-from hostmgr import cgroups
 from hostmgr.api import schemas
 from hostmgr.models import Instance, Package, Role
 from hostmgr.runtime import ContainerNotFound
