@@ -58,6 +58,16 @@ class ContainerNotFound(RuntimeFailure):
         self.ref = ref
 
 
+class ImageUnavailable(RuntimeFailure):
+    """The image is not on the host and could not be pulled."""
+
+    status_code = 422
+
+    def __init__(self, image: str) -> None:
+        super().__init__(f"Image {image} is not available")
+        self.image = image
+
+
 class NameConflict(RuntimeFailure):
     """A container or volume by that name exists already."""
 
@@ -121,7 +131,8 @@ class Runtime(abc.ABC):
     async def create(self, spec: ContainerSpec) -> str:
         """Create the volume and the container (not started); return its id.
 
-        Raises NameConflict if either exists. Publishes ``spec.host_port`` on
+        Pulls the image when the host lacks it; raises ImageUnavailable when that
+        fails, and NameConflict if the volume or the container exists. Publishes ``spec.host_port`` on
         127.0.0.1 only; runs as uid 1000 with no new privileges, every capability
         dropped, a restart policy, and the spec's CPU, memory and pids limits.
         """

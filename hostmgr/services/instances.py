@@ -19,7 +19,13 @@ from tortoise.expressions import Q
 from hostmgr.config import Settings
 from hostmgr.errors import Forbidden, ValidationFailed
 from hostmgr.models import Instance, InstanceStatus, Package, User
-from hostmgr.runtime import ContainerNotFound, ContainerSpec, Limits, Runtime
+from hostmgr.runtime import (
+    ContainerNotFound,
+    ContainerSpec,
+    ImageUnavailable,
+    Limits,
+    Runtime,
+)
 from hostmgr.services import ports, secretbox
 from hostmgr.services.locks import instance_lock
 
@@ -157,6 +163,11 @@ class InstanceService:
             instance.status = InstanceStatus.RUNNING
             await instance.save(update_fields=["status", "updated_at"])
             await checkpoint("running")
+        except ImageUnavailable:
+            await self._undo_create(instance)
+            raise ValidationFailed(
+                {"version": [f"Version {version} is not available on this server."]}
+            ) from None
         except BaseException:
             await self._undo_create(instance)
             raise

@@ -28,6 +28,7 @@ from hostmgr.runtime import (
     ContainerInfo,
     ContainerNotFound,
     ContainerSpec,
+    ImageUnavailable,
     Limits,
     NameConflict,
     Runtime,
@@ -56,6 +57,8 @@ class DockerRuntime(Runtime):
     async def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
             return await asyncio.to_thread(func, *args, **kwargs)
+        except docker.errors.ImageNotFound as exc:
+            raise ImageUnavailable(str(exc.explanation or exc)) from exc
         except docker.errors.NotFound as exc:
             raise ContainerNotFound(str(exc.explanation or exc)) from exc
         except docker.errors.APIError as exc:
@@ -66,11 +69,19 @@ class DockerRuntime(Runtime):
             logger.warning("docker API error: %s", exc)
             raise RuntimeFailure("The docker engine refused the request") from exc
         except (
+            requests.exceptions.ConnectionError,
+            requests.exceptions.Timeout,
+            OSError,
+            TimeoutError,
+        ) as exc:
+            logger.warning("%s engine unreachable: %r", self.name, exc)
+            raise RuntimeUnavailable(self.name, str(exc)) from exc
+        except (
             requests.exceptions.RequestException,
             docker.errors.DockerException,
-            OSError,
         ) as exc:
-            raise RuntimeUnavailable(self.name, str(exc)) from exc
+            logger.warning("%s engine answered badly: %r", self.name, exc)
+            raise RuntimeFailure(f"The {self.name} engine failed") from exc
 
     def _container(self, container_id: str) -> Container:
         return self.client.containers.get(container_id)
@@ -85,7 +96,23 @@ class DockerRuntime(Runtime):
             return False
         return True
 
+    async def _ensure_image(self, image: str) -> None:
+        try:
+            await self._call(self.client.images.get, image)
+            return
+        except ImageUnavailable:
+            pass
+        repository, _, tag = image.rpartition(":")
+        logger.info("docker: pulling %s", image)
+        try:
+            await self._call(self.client.images.pull, repository, tag=tag)
+        except RuntimeFailure as exc:
+            if isinstance(exc, RuntimeUnavailable) and "pull" not in exc.detail:
+                raise
+            raise ImageUnavailable(image) from exc
+
     async def create(self, spec: ContainerSpec) -> str:
+        await self._ensure_image(spec.image)
         if await self.volume_exists(spec.volume):
             raise NameConflict(spec.volume)
         await self._call(

@@ -41,6 +41,7 @@ from hostmgr.runtime import (
     ContainerInfo,
     ContainerNotFound,
     ContainerSpec,
+    ImageUnavailable,
     Limits,
     NameConflict,
     Runtime,
@@ -82,12 +83,16 @@ class PodmanRuntime(Runtime):
             logger.warning("podman API error: %s", exc)
             raise RuntimeFailure("The podman engine refused the request") from exc
         except (
-            requests.exceptions.RequestException,
-            podman.errors.PodmanError,
+            requests.exceptions.ConnectionError,
+            requests.exceptions.Timeout,
             OSError,
             TimeoutError,
         ) as exc:
+            logger.warning("%s engine unreachable: %r", self.name, exc)
             raise RuntimeUnavailable(self.name, str(exc)) from exc
+        except (requests.exceptions.RequestException, podman.errors.PodmanError) as exc:
+            logger.warning("%s engine answered badly: %r", self.name, exc)
+            raise RuntimeFailure(f"The {self.name} engine failed") from exc
 
     def _container(self, container_id: str) -> Container:
         return self.client.containers.get(container_id)
@@ -99,7 +104,21 @@ class PodmanRuntime(Runtime):
     async def volume_exists(self, volume: str) -> bool:
         return bool(await self._call(self.client.volumes.exists, volume))
 
+    async def _ensure_image(self, image: str) -> None:
+        if await self._call(self.client.images.exists, image):
+            return
+        logger.info("podman: pulling %s", image)
+        try:
+            await self._call(self.client.images.pull, image)
+        except (RuntimeFailure, ContainerNotFound) as exc:
+            if isinstance(exc, RuntimeUnavailable):
+                raise
+            raise ImageUnavailable(image) from exc
+        if not await self._call(self.client.images.exists, image):
+            raise ImageUnavailable(image)
+
     async def create(self, spec: ContainerSpec) -> str:
+        await self._ensure_image(spec.image)
         if await self.volume_exists(spec.volume):
             raise NameConflict(spec.volume)
         await self._call(
@@ -136,7 +155,8 @@ class PodmanRuntime(Runtime):
 
     async def stop(self, container_id: str, grace: int = 10) -> None:
         container = await self._call(self._container, container_id)
-        await self._call(container.stop, timeout=grace)
+        # ignore: a container that is stopped already answers 304, not an error.
+        await self._call(container.stop, timeout=grace, ignore=True)
         logger.info("podman: stopped %s", container.name)
 
     async def remove(self, container_id: str | None, volume: str | None) -> None:
