@@ -132,9 +132,10 @@ class Runtime(abc.ABC):
         """Create the volume and the container (not started); return its id.
 
         Pulls the image when the host lacks it; raises ImageUnavailable when that
-        fails, and NameConflict if the volume or the container exists. Publishes ``spec.host_port`` on
-        127.0.0.1 only; runs as uid 1000 with no new privileges, every capability
-        dropped, a restart policy, and the spec's CPU, memory and pids limits.
+        fails, and NameConflict if the volume or the container exists. Publishes
+        ``spec.host_port`` on 127.0.0.1 only; runs as uid 1000 with no new
+        privileges, every capability dropped, a restart policy, and the spec's
+        CPU, memory and pids limits.
         """
 
     @abc.abstractmethod
