@@ -18,13 +18,18 @@ from hostmgr.errors import Forbidden, NotFound
 from hostmgr.events import Event, emit
 from hostmgr.models import Role, User
 from hostmgr.services import accounts, sso
+from hostmgr.services.instances import InstanceService
+
+RESELLER_SUSPENDED = "The reseller account is suspended"
+
+
+async def _customer_ids(reseller: User) -> list[int]:
+    ids = await User.filter(reseller_id=reseller.id).values_list("id", flat=True)
+    return cast(list[int], ids)
 
 
 async def reseller_out(reseller: User) -> dict[str, Any]:
-    customer_ids = cast(
-        list[int],
-        await User.filter(reseller_id=reseller.id).values_list("id", flat=True),
-    )
+    customer_ids = await _customer_ids(reseller)
     counts = await accounts.instance_counts([reseller.id, *customer_ids])
     return {
         "id": reseller.id,
@@ -159,7 +164,13 @@ def register(bp: Blueprint) -> None:
     ) -> HTTPResponse:
         require_role(principal_of(request), Role.ADMIN)
         reseller = await find_reseller(username)
+        tree = [reseller.id, *await _customer_ids(reseller)]
+        service: InstanceService | None = request.app.ctx.instances
+        if service is not None and action == "suspend":
+            await service.suspend_owned(tree, RESELLER_SUSPENDED)
         await accounts.set_suspended(reseller, action == "suspend")
+        if service is not None and action == "unsuspend":
+            await service.unsuspend_owned(tree, RESELLER_SUSPENDED)
         await emit(request.app.ctx.pm, Event(f"reseller.{action}ed", reseller.username))
         return success()
 

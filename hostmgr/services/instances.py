@@ -240,6 +240,22 @@ class InstanceService:
             await instance.save(update_fields=["suspended", "suspend_reason"])
             await self._start(instance)
 
+    async def suspend_owned(self, owner_ids: list[int], reason: str) -> int:
+        """Suspend every running or stopped instance of these owners."""
+        found = await Instance.filter(user_id__in=owner_ids, suspended=False)
+        for instance in found:
+            await self.suspend(instance, reason)
+        return len(found)
+
+    async def unsuspend_owned(self, owner_ids: list[int], reason: str) -> int:
+        """Lift the suspensions given for ``reason`` only; others stay."""
+        found = await Instance.filter(
+            user_id__in=owner_ids, suspended=True, suspend_reason=reason
+        )
+        for instance in found:
+            await self.unsuspend(instance)
+        return len(found)
+
     async def upgrade(self, instance: Instance, package: Package) -> None:
         """Move to ``package`` and apply its limits live, without a restart."""
         async with instance_lock(instance.id):

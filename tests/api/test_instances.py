@@ -309,3 +309,37 @@ async def test_resellers_reach_only_their_instances(
     _, listing = await client.get(f"{API}/instances", headers=reseller_headers)
     assert listing.json["instances"] == []
     assert (await Instance.get(name=name)).status == "running"
+
+
+async def test_suspending_a_reseller_suspends_its_instances(
+    engine_app, admin_headers, reseller, reseller_headers, plans
+):
+    client = engine_app
+    runtime = await runtime_of(client)
+    customer = await make_user(Role.USER, reseller=reseller)
+    own = await create(client, reseller_headers)
+    theirs = await create(client, reseller_headers, email=customer.email)
+    unpaid = await create(client, reseller_headers, email=customer.email)
+    unpaid_name = (await Instance.get(id=unpaid.json["instance_id"])).name
+    await client.post(
+        f"{API}/instances/{unpaid_name}/suspend",
+        json={"reason": "Unpaid invoice"},
+        headers=admin_headers,
+    )
+
+    url = f"{API}/resellers/{reseller.username}"
+    _, response = await client.post(f"{url}/suspend", headers=admin_headers)
+    assert response.status == 200
+    for created in (own, theirs):
+        instance = await Instance.get(id=created.json["instance_id"])
+        assert instance.suspended
+        assert not (await runtime.inspect(instance.container_id)).running
+
+    _, response = await client.post(f"{url}/unsuspend", headers=admin_headers)
+    assert response.status == 200
+    for created in (own, theirs):
+        instance = await Instance.get(id=created.json["instance_id"])
+        assert not instance.suspended
+        assert (await runtime.inspect(instance.container_id)).running
+    still = await Instance.get(name=unpaid_name)
+    assert still.suspended and still.suspend_reason == "Unpaid invoice"
