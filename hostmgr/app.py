@@ -13,6 +13,7 @@ from sanic_ext import Extend
 from hostmgr import __version__, db
 from hostmgr.api import accounts, instances, integration, packages, system
 from hostmgr.api.errors import JsonErrorHandler
+from hostmgr.audit import AuditLog
 from hostmgr.config import Settings
 from hostmgr.panel import create_blueprint as create_panel
 from hostmgr.plugins import call_hook, create_plugin_manager
@@ -56,6 +57,7 @@ def create_app(
     app.ctx.pm = pm
     app.ctx.limiter = TokenRateLimiter(settings.rate_limit, settings.rate_limit_storage)
     app.ctx.runtime = app.ctx.instances = app.ctx.stats = None
+    app.ctx.audit = AuditLog()
 
     Extend(
         app,
@@ -87,6 +89,7 @@ def create_app(
         if manage_db:
             await db.connect(settings.database_url)
             await db.check_schema()
+        app.ctx.audit.start()
         runtime = load_runtime(pm, settings)
         if runtime is None:
             logger.error(
@@ -96,13 +99,17 @@ def create_app(
             app.ctx.runtime = runtime
             app.ctx.instances = InstanceService(settings, runtime)
             app.ctx.stats = StatsReader(runtime)
+            app.ctx.stats.sampler.start()
         await _run_hook(pm, "hostmgr_startup", app, settings)
 
     @app.after_server_stop
     async def stop(app: Sanic[Any, Any]) -> None:
         await _run_hook(pm, "hostmgr_shutdown", app, settings)
+        if app.ctx.stats is not None:
+            await app.ctx.stats.sampler.stop()
         if app.ctx.runtime is not None:
             await app.ctx.runtime.close()
+        await app.ctx.audit.stop()
         if manage_db:
             await db.close()
 

@@ -36,6 +36,7 @@ async def test_no_plain_token_or_password_in_the_database(client, settings):
     _, response = await client.post(
         f"{API}/users/sso", json={"email": "pat@example.com"}, headers=bearer(token)
     )
+    await client.app.ctx.audit.flush()
     link = response.json["redirect_url"].removeprefix(settings.public_url)
     _, response = await client.get(link, follow_redirects=False)
     session_key = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
@@ -61,6 +62,7 @@ async def test_audit_entry_per_call_with_secrets_redacted(client, db):
     await client.post(f"{API}/users", json=body, headers=bearer(token))
     await client.get(f"{API}/packages/404", headers=bearer(token))
     await client.get(f"{API}/packages", headers=bearer("hm_wrong"))
+    await client.app.ctx.audit.flush()  # entries are written behind the answers
 
     entries = await AuditEntry.all().order_by("id")
     assert [(e.method, e.path, e.status) for e in entries] == [

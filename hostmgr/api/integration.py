@@ -16,7 +16,7 @@ from sanic import Blueprint, Request
 from sanic.response import BaseHTTPResponse
 
 from hostmgr.auth import authenticate, client_ip, require_role
-from hostmgr.models import AuditEntry, Role
+from hostmgr.models import Role
 
 logger = logging.getLogger(__name__)
 
@@ -68,20 +68,16 @@ async def audit(request: Request, response: BaseHTTPResponse) -> None:
     if started is None:
         return
     principal = getattr(request.ctx, "principal", None)
-    try:
-        await AuditEntry.create(
-            user_id=principal.user.id if principal else None,
-            token_id=principal.token.id if principal and principal.token else None,
-            method=request.method,
-            path=request.path[:2048],
-            ip=client_ip(request)[:45],
-            status=response.status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            details=_audit_details(request),
-        )
-    except Exception:
-        # The answer is already decided; a lost audit row must not change it.
-        logger.exception("could not write the audit entry for %s", request.path)
+    request.app.ctx.audit.record(
+        user_id=principal.user.id if principal else None,
+        token_id=principal.token.id if principal and principal.token else None,
+        method=request.method,
+        path=request.path[:2048],
+        ip=client_ip(request)[:45],
+        status=response.status,
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        details=_audit_details(request),
+    )
 
 
 def create_blueprint() -> Blueprint:

@@ -5,24 +5,33 @@ container and checked against ``/proc/<pid>/cgroup`` (whose path names the
 container id on Docker and Podman alike), so a steady stream of stats requests
 costs no engine call at all; a stale pid costs one inspect.
 
-CPU percent is the average since this worker's previous read of that instance,
-if that read is under ``MAX_BASELINE_AGE`` old; otherwise two reads
-``FIRST_SAMPLE_GAP`` apart are taken.
+CPU percent is averaged since an earlier read of the same instance, at least
+``MIN_BASELINE_AGE`` and at most ``MAX_BASELINE_AGE`` old. A background sampler
+(``sample_running``, every ``SAMPLE_INTERVAL`` seconds in each worker) keeps such
+reads at hand for every running instance, so a request never waits; only an
+instance started since the last round is measured over ``FIRST_SAMPLE_GAP``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+from collections import deque
 from pathlib import Path
 
 from hostmgr import cgroups
 from hostmgr.models import Instance, InstanceStatus
+from hostmgr.periodic import Periodic
 from hostmgr.runtime import Runtime
+
+logger = logging.getLogger(__name__)
 
 MAX_BASELINE_AGE_NS = 10 * 1_000_000_000
 MIN_BASELINE_AGE_NS = 50 * 1_000_000
 FIRST_SAMPLE_GAP = 0.1
+SAMPLE_INTERVAL = 2.0
+HISTORY = 4
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
@@ -57,45 +66,95 @@ def _pid_belongs(pid: int, container_id: str) -> bool:
         return False
 
 
+def _read_if_belongs(pid: int, container_id: str) -> cgroups.Usage | None:
+    if not _pid_belongs(pid, container_id):
+        return None
+    try:
+        return cgroups.read_usage_sync(pid)
+    except cgroups.CgroupGone:
+        return None
+
+
 class StatsReader:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.pids: dict[str, int] = {}
-        self.last: dict[str, cgroups.Usage] = {}
+        self.history: dict[str, deque[cgroups.Usage]] = {}
+        self.sampler = Periodic("stats sampler", SAMPLE_INTERVAL, self.sample_running)
 
     async def _pid(self, container_id: str) -> int | None:
         pid = self.pids.get(container_id)
         if pid and await asyncio.to_thread(_pid_belongs, pid, container_id):
             return pid
+        return await self._inspect_pid(container_id)
+
+    async def _inspect_pid(self, container_id: str) -> int | None:
         info = await self.runtime.inspect(container_id)
-        self.last.pop(container_id, None)
+        self.history.pop(container_id, None)
         if not info.running or not info.pid:
             self.pids.pop(container_id, None)
             return None
         self.pids[container_id] = info.pid
         return info.pid
 
+    def _baseline(self, container_id: str, now: cgroups.Usage) -> cgroups.Usage | None:
+        for sample in reversed(self.history.get(container_id, ())):
+            age = now.read_at_ns - sample.read_at_ns
+            if MIN_BASELINE_AGE_NS <= age <= MAX_BASELINE_AGE_NS:
+                return sample
+        return None
+
+    def _remember(self, container_id: str, usage: cgroups.Usage) -> None:
+        history = self.history.setdefault(container_id, deque(maxlen=HISTORY))
+        # Keep samples spaced out, so that a burst of reads cannot push every
+        # usable baseline out of the short history.
+        if history and usage.read_at_ns - history[-1].read_at_ns < MIN_BASELINE_AGE_NS:
+            return
+        history.append(usage)
+
+    async def sample_running(self) -> None:
+        """Record one read of every running instance (the sampler's round)."""
+        container_ids = await Instance.filter(
+            status=InstanceStatus.RUNNING, container_id__not_isnull=True
+        ).values_list("container_id", flat=True)
+        for container_id in container_ids:
+            try:
+                pid = await self._pid(str(container_id))
+                if pid is not None:
+                    self._remember(str(container_id), await cgroups.read_usage(pid))
+            except Exception as exc:  # noqa: BLE001 - one instance must not stop the round
+                logger.debug("stats sample of %s failed: %r", container_id, exc)
+        live = {str(c) for c in container_ids}
+        for gone in set(self.history) - live:
+            del self.history[gone]
+
     async def read(self, instance: Instance, limit_bytes: int) -> InstanceStats:
         """Stats for one instance; ``limit_bytes`` is shown while it is stopped."""
         container_id = instance.container_id or ""
-        pid = await self._pid(container_id) if container_id else None
+        pid = self.pids.get(container_id)
+        now: cgroups.Usage | None = None
+        if pid:
+            # The pid check and the read in one thread hop: this is the hot path.
+            now = await asyncio.to_thread(_read_if_belongs, pid, container_id)
+        if now is None:
+            pid = await self._inspect_pid(container_id) if container_id else None
         if pid is None:
             status = instance.status
             if status == InstanceStatus.RUNNING:
                 status = InstanceStatus.STOPPED  # the engine says it is not running
             return InstanceStats(str(status), 0.0, 0, limit_bytes)
         try:
-            now = await cgroups.read_usage(pid)
-            before = self.last.get(container_id)
-            age = now.read_at_ns - before.read_at_ns if before else 0
-            if before is None or not MIN_BASELINE_AGE_NS <= age <= MAX_BASELINE_AGE_NS:
+            if now is None:
+                now = await cgroups.read_usage(pid)
+            before = self._baseline(container_id, now)
+            if before is None:
                 before = now
                 await asyncio.sleep(FIRST_SAMPLE_GAP)
                 now = await cgroups.read_usage(pid)
         except cgroups.CgroupGone:
             self.pids.pop(container_id, None)
             return InstanceStats(str(InstanceStatus.STOPPED), 0.0, 0, limit_bytes)
-        self.last[container_id] = now
+        self._remember(container_id, now)
         status = (
             InstanceStatus.SUSPENDED if instance.suspended else InstanceStatus.RUNNING
         )
