@@ -67,6 +67,7 @@ class PodmanRuntime(Runtime):
         self.client = PodmanClient(
             base_url=self.url, version=API_VERSION, timeout=CALL_TIMEOUT
         )
+        self._limits_enforced: bool | None = None
 
     async def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
@@ -93,6 +94,19 @@ class PodmanRuntime(Runtime):
         except (requests.exceptions.RequestException, podman.errors.PodmanError) as exc:
             logger.warning("%s engine answered badly: %r", self.name, exc)
             raise RuntimeFailure(f"The {self.name} engine failed") from exc
+
+    async def limits_enforced(self) -> bool:
+        """False for rootless Podman on cgroup v1, which cannot set limits at all."""
+        if self._limits_enforced is None:
+            host = (await self._call(self.client.info))["host"]
+            rootless = bool(host["security"]["rootless"])
+            self._limits_enforced = not (rootless and host["cgroupVersion"] == "v1")
+            if not self._limits_enforced:
+                logger.warning(
+                    "podman: rootless on cgroup v1, CPU and memory limits are NOT "
+                    "enforced; use a cgroup v2 host with delegation, or rootful podman"
+                )
+        return self._limits_enforced
 
     def _container(self, container_id: str) -> Container:
         return self.client.containers.get(container_id)
@@ -121,6 +135,16 @@ class PodmanRuntime(Runtime):
         await self._ensure_image(spec.image)
         if await self.volume_exists(spec.volume):
             raise NameConflict(spec.volume)
+        limits: dict[str, int] = {}
+        if await self.limits_enforced():
+            limits = {
+                "mem_limit": spec.limits.memory_bytes,
+                "memswap_limit": spec.limits.memory_bytes,
+                # podman-py drops nano_cpus silently; quota and period are honoured.
+                "cpu_period": Limits.CPU_PERIOD,
+                "cpu_quota": spec.limits.cpu_quota,
+                "pids_limit": spec.limits.pids,
+            }
         await self._call(
             self.client.volumes.create, spec.volume, labels=dict(spec.labels)
         )
@@ -133,15 +157,10 @@ class PodmanRuntime(Runtime):
             ports={f"{N8N_PORT}/tcp": ("127.0.0.1", spec.host_port)},
             volumes={spec.volume: {"bind": N8N_DATA_PATH, "mode": "rw"}},
             user=f"{N8N_UID}:{N8N_UID}",
-            mem_limit=spec.limits.memory_bytes,
-            memswap_limit=spec.limits.memory_bytes,
-            # podman-py drops nano_cpus silently; quota and period are honoured.
-            cpu_period=Limits.CPU_PERIOD,
-            cpu_quota=spec.limits.cpu_quota,
-            pids_limit=spec.limits.pids,
             restart_policy={"Name": "unless-stopped"},
             security_opt=["no-new-privileges"],
             cap_drop=["ALL"],
+            **limits,
         )
         logger.info("podman: created container %s (%s)", spec.name, container.short_id)
         return str(container.id)
@@ -193,6 +212,8 @@ class PodmanRuntime(Runtime):
         )
 
     async def apply_limits(self, container_id: str, limits: Limits) -> None:
+        if not await self.limits_enforced():
+            return  # warned once in limits_enforced
         if not (await self.inspect(container_id)).running:
             return  # a stopped container has no cgroup; start applies the limits
         # libpod's update resets every field it is not sent: send the whole set.
