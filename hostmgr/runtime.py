@@ -15,7 +15,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -103,6 +103,35 @@ class ContainerSpec:
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
+def create_options(spec: ContainerSpec, *, with_limits: bool = True) -> dict[str, Any]:
+    """The create arguments both SDKs take (podman-py mirrors the Docker SDK).
+
+    Kept in one place because they carry the security model: uid 1000, every
+    capability dropped, no-new-privileges, and the port on 127.0.0.1 only.
+    """
+    options: dict[str, Any] = {
+        "name": spec.name,
+        "environment": dict(spec.env),
+        "labels": dict(spec.labels),
+        "ports": {f"{N8N_PORT}/tcp": ("127.0.0.1", spec.host_port)},
+        "volumes": {spec.volume: {"bind": N8N_DATA_PATH, "mode": "rw"}},
+        "user": f"{N8N_UID}:{N8N_UID}",
+        "restart_policy": {"Name": "unless-stopped"},
+        "security_opt": ["no-new-privileges"],
+        "cap_drop": ["ALL"],
+    }
+    if with_limits:
+        options.update(
+            mem_limit=spec.limits.memory_bytes,
+            memswap_limit=spec.limits.memory_bytes,
+            # Both SDKs take quota and period; podman-py drops nano_cpus silently.
+            cpu_period=Limits.CPU_PERIOD,
+            cpu_quota=spec.limits.cpu_quota,
+            pids_limit=spec.limits.pids,
+        )
+    return options
+
+
 @dataclasses.dataclass(frozen=True)
 class ContainerInfo:
     id: str
@@ -115,6 +144,27 @@ class ContainerInfo:
     cpu_quota: int
     cpu_period: int
     volume: str | None
+
+    @classmethod
+    def from_inspect(cls, attrs: Mapping[str, Any]) -> ContainerInfo:
+        """From the Docker-compatible inspect JSON that both engines answer."""
+        state, host = attrs["State"], attrs["HostConfig"]
+        bindings = (host.get("PortBindings") or {}).get(f"{N8N_PORT}/tcp") or []
+        volumes = [
+            m["Name"] for m in attrs.get("Mounts", []) if m.get("Type") == "volume"
+        ]
+        return cls(
+            id=str(attrs["Id"]),
+            name=str(attrs["Name"]).lstrip("/"),
+            state=str(state["Status"]),
+            running=bool(state["Running"]),
+            pid=state.get("Pid") or None,
+            host_port=int(bindings[0]["HostPort"]) if bindings else None,
+            memory_limit=int(host.get("Memory") or 0),
+            cpu_quota=int(host.get("CpuQuota") or 0),
+            cpu_period=int(host.get("CpuPeriod") or 0),
+            volume=volumes[0] if volumes else None,
+        )
 
 
 class Runtime(abc.ABC):

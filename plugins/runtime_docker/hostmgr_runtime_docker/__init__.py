@@ -22,9 +22,6 @@ from docker.models.containers import Container
 from hostmgr.config import Settings
 from hostmgr.hookspecs import hookimpl
 from hostmgr.runtime import (
-    N8N_DATA_PATH,
-    N8N_PORT,
-    N8N_UID,
     ContainerInfo,
     ContainerNotFound,
     ContainerSpec,
@@ -34,6 +31,7 @@ from hostmgr.runtime import (
     Runtime,
     RuntimeFailure,
     RuntimeUnavailable,
+    create_options,
 )
 
 logger = logging.getLogger(__name__)
@@ -119,22 +117,7 @@ class DockerRuntime(Runtime):
             self.client.volumes.create, spec.volume, labels=dict(spec.labels)
         )
         container = await self._call(
-            self.client.containers.create,
-            spec.image,
-            name=spec.name,
-            environment=dict(spec.env),
-            labels=dict(spec.labels),
-            ports={f"{N8N_PORT}/tcp": ("127.0.0.1", spec.host_port)},
-            volumes={spec.volume: {"bind": N8N_DATA_PATH, "mode": "rw"}},
-            user=f"{N8N_UID}:{N8N_UID}",
-            mem_limit=spec.limits.memory_bytes,
-            memswap_limit=spec.limits.memory_bytes,
-            cpu_period=Limits.CPU_PERIOD,
-            cpu_quota=spec.limits.cpu_quota,
-            pids_limit=spec.limits.pids,
-            restart_policy={"Name": "unless-stopped"},
-            security_opt=["no-new-privileges"],
-            cap_drop=["ALL"],
+            self.client.containers.create, spec.image, **create_options(spec)
         )
         logger.info("docker: created container %s (%s)", spec.name, container.short_id)
         return str(container.id)
@@ -169,23 +152,7 @@ class DockerRuntime(Runtime):
     async def inspect(self, container_id: str) -> ContainerInfo:
         container = await self._call(self._container, container_id)
         attrs = container.attrs
-        state, host = attrs["State"], attrs["HostConfig"]
-        bindings = (host.get("PortBindings") or {}).get(f"{N8N_PORT}/tcp") or []
-        volumes = [
-            m["Name"] for m in attrs.get("Mounts", []) if m.get("Type") == "volume"
-        ]
-        return ContainerInfo(
-            id=str(container.id),
-            name=str(container.name),
-            state=state["Status"],
-            running=bool(state["Running"]),
-            pid=state["Pid"] or None,
-            host_port=int(bindings[0]["HostPort"]) if bindings else None,
-            memory_limit=int(host["Memory"]),
-            cpu_quota=int(host["CpuQuota"]),
-            cpu_period=int(host["CpuPeriod"]),
-            volume=volumes[0] if volumes else None,
-        )
+        return ContainerInfo.from_inspect(attrs)
 
     async def apply_limits(self, container_id: str, limits: Limits) -> None:
         container = await self._call(self._container, container_id)

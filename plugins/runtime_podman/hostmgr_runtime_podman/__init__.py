@@ -35,9 +35,6 @@ from podman.domain.containers import Container
 from hostmgr.config import Settings
 from hostmgr.hookspecs import hookimpl
 from hostmgr.runtime import (
-    N8N_DATA_PATH,
-    N8N_PORT,
-    N8N_UID,
     ContainerInfo,
     ContainerNotFound,
     ContainerSpec,
@@ -47,6 +44,7 @@ from hostmgr.runtime import (
     Runtime,
     RuntimeFailure,
     RuntimeUnavailable,
+    create_options,
 )
 from hostmgr_runtime_podman.service import PodmanService
 
@@ -135,32 +133,12 @@ class PodmanRuntime(Runtime):
         await self._ensure_image(spec.image)
         if await self.volume_exists(spec.volume):
             raise NameConflict(spec.volume)
-        limits: dict[str, int] = {}
-        if await self.limits_enforced():
-            limits = {
-                "mem_limit": spec.limits.memory_bytes,
-                "memswap_limit": spec.limits.memory_bytes,
-                # podman-py drops nano_cpus silently; quota and period are honoured.
-                "cpu_period": Limits.CPU_PERIOD,
-                "cpu_quota": spec.limits.cpu_quota,
-                "pids_limit": spec.limits.pids,
-            }
+        options = create_options(spec, with_limits=await self.limits_enforced())
         await self._call(
             self.client.volumes.create, spec.volume, labels=dict(spec.labels)
         )
         container = await self._call(
-            self.client.containers.create,
-            spec.image,
-            name=spec.name,
-            environment=dict(spec.env),
-            labels=dict(spec.labels),
-            ports={f"{N8N_PORT}/tcp": ("127.0.0.1", spec.host_port)},
-            volumes={spec.volume: {"bind": N8N_DATA_PATH, "mode": "rw"}},
-            user=f"{N8N_UID}:{N8N_UID}",
-            restart_policy={"Name": "unless-stopped"},
-            security_opt=["no-new-privileges"],
-            cap_drop=["ALL"],
-            **limits,
+            self.client.containers.create, spec.image, **options
         )
         logger.info("podman: created container %s (%s)", spec.name, container.short_id)
         return str(container.id)
@@ -193,23 +171,7 @@ class PodmanRuntime(Runtime):
     async def inspect(self, container_id: str) -> ContainerInfo:
         container = await self._call(self._container, container_id)
         attrs = await self._call(lambda: container.inspect())
-        state, host = attrs["State"], attrs["HostConfig"]
-        bindings = (host.get("PortBindings") or {}).get(f"{N8N_PORT}/tcp") or []
-        volumes = [
-            m["Name"] for m in attrs.get("Mounts", []) if m.get("Type") == "volume"
-        ]
-        return ContainerInfo(
-            id=str(attrs["Id"]),
-            name=str(attrs["Name"]).lstrip("/"),
-            state=state["Status"],
-            running=bool(state["Running"]),
-            pid=state.get("Pid") or None,
-            host_port=int(bindings[0]["HostPort"]) if bindings else None,
-            memory_limit=int(host.get("Memory") or 0),
-            cpu_quota=int(host.get("CpuQuota") or 0),
-            cpu_period=int(host.get("CpuPeriod") or 0),
-            volume=volumes[0] if volumes else None,
-        )
+        return ContainerInfo.from_inspect(attrs)
 
     async def apply_limits(self, container_id: str, limits: Limits) -> None:
         if not await self.limits_enforced():
