@@ -13,8 +13,10 @@ updates do not survive a restart can apply them again.
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -24,6 +26,8 @@ from hostmgr.errors import ApiError
 
 if TYPE_CHECKING:
     from hostmgr.config import Settings
+
+logger = logging.getLogger(__name__)
 
 N8N_PORT = 5678
 N8N_DATA_PATH = "/home/node/.n8n"
@@ -101,6 +105,51 @@ class ContainerSpec:
     limits: Limits
     env: Mapping[str, str] = dataclasses.field(default_factory=dict)
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class SdkErrors:
+    """The exceptions of a Docker-style SDK; podman-py mirrors the Docker SDK's."""
+
+    not_found: type[Exception]
+    image_not_found: type[Exception]
+    api_error: type[Exception]
+    #: No answer at all: connection refused, socket missing, timed out.
+    unreachable: tuple[type[Exception], ...]
+    #: An answer the SDK could not use.
+    bad_answer: tuple[type[Exception], ...]
+
+
+@contextlib.contextmanager
+def translated_errors(engine: str, sdk: SdkErrors) -> Iterator[None]:
+    """Turn an SDK's exceptions into the RuntimeFailure tree."""
+    try:
+        yield
+    except sdk.image_not_found as exc:
+        raise ImageUnavailable(_explain(exc)) from exc
+    except sdk.not_found as exc:
+        raise ContainerNotFound(_explain(exc)) from exc
+    except sdk.api_error as exc:
+        status = getattr(exc, "status_code", None)
+        if status is None:  # the SDK's wording for "no answer": the engine is down
+            raise RuntimeUnavailable(engine, str(exc)) from exc
+        if status == 409:
+            raise NameConflict(_explain(exc)) from exc
+        logger.warning("%s API error: %s", engine, exc)
+        raise RuntimeFailure(f"The {engine} engine refused the request") from exc
+    except sdk.unreachable as exc:
+        logger.warning("%s engine unreachable: %r", engine, exc)
+        raise RuntimeUnavailable(engine, str(exc)) from exc
+    except sdk.bad_answer as exc:
+        logger.warning("%s engine answered badly: %r", engine, exc)
+        raise RuntimeFailure(f"The {engine} engine failed") from exc
+    except (OSError, TimeoutError) as exc:
+        logger.warning("%s engine unreachable: %r", engine, exc)
+        raise RuntimeUnavailable(engine, str(exc)) from exc
+
+
+def _explain(exc: Exception) -> str:
+    return str(getattr(exc, "explanation", None) or exc)
 
 
 def create_options(spec: ContainerSpec, *, with_limits: bool = True) -> dict[str, Any]:

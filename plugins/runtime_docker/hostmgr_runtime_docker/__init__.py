@@ -31,13 +31,22 @@ from hostmgr.runtime import (
     Runtime,
     RuntimeFailure,
     RuntimeUnavailable,
+    SdkErrors,
     create_options,
+    translated_errors,
 )
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 API_VERSION = "1.41"
+SDK_ERRORS = SdkErrors(
+    not_found=docker.errors.NotFound,
+    image_not_found=docker.errors.ImageNotFound,
+    api_error=docker.errors.APIError,
+    unreachable=(requests.exceptions.ConnectionError, requests.exceptions.Timeout),
+    bad_answer=(requests.exceptions.RequestException, docker.errors.DockerException),
+)
 # Every call but a stop must answer within this; a stop gets its own grace on top.
 CALL_TIMEOUT = 5
 
@@ -53,33 +62,8 @@ class DockerRuntime(Runtime):
         )
 
     async def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        try:
+        with translated_errors(self.name, SDK_ERRORS):
             return await asyncio.to_thread(func, *args, **kwargs)
-        except docker.errors.ImageNotFound as exc:
-            raise ImageUnavailable(str(exc.explanation or exc)) from exc
-        except docker.errors.NotFound as exc:
-            raise ContainerNotFound(str(exc.explanation or exc)) from exc
-        except docker.errors.APIError as exc:
-            if exc.status_code is None:  # no answer at all: the engine is down
-                raise RuntimeUnavailable(self.name, str(exc)) from exc
-            if exc.status_code == 409:
-                raise NameConflict(str(exc.explanation or exc)) from exc
-            logger.warning("docker API error: %s", exc)
-            raise RuntimeFailure("The docker engine refused the request") from exc
-        except (
-            requests.exceptions.ConnectionError,
-            requests.exceptions.Timeout,
-            OSError,
-            TimeoutError,
-        ) as exc:
-            logger.warning("%s engine unreachable: %r", self.name, exc)
-            raise RuntimeUnavailable(self.name, str(exc)) from exc
-        except (
-            requests.exceptions.RequestException,
-            docker.errors.DockerException,
-        ) as exc:
-            logger.warning("%s engine answered badly: %r", self.name, exc)
-            raise RuntimeFailure(f"The {self.name} engine failed") from exc
 
     def _container(self, container_id: str) -> Container:
         return self.client.containers.get(container_id)

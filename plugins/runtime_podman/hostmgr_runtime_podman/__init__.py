@@ -44,7 +44,9 @@ from hostmgr.runtime import (
     Runtime,
     RuntimeFailure,
     RuntimeUnavailable,
+    SdkErrors,
     create_options,
+    translated_errors,
 )
 from hostmgr_runtime_podman.service import PodmanService
 
@@ -54,6 +56,13 @@ T = TypeVar("T")
 # The libpod API version served by Podman 4.x; podman-py does not detect it.
 API_VERSION = "4.0.0"
 CALL_TIMEOUT = 5
+SDK_ERRORS = SdkErrors(
+    not_found=podman.errors.NotFound,
+    image_not_found=podman.errors.ImageNotFound,
+    api_error=podman.errors.APIError,
+    unreachable=(requests.exceptions.ConnectionError, requests.exceptions.Timeout),
+    bad_answer=(requests.exceptions.RequestException, podman.errors.PodmanError),
+)
 
 
 class PodmanRuntime(Runtime):
@@ -68,30 +77,10 @@ class PodmanRuntime(Runtime):
         self._limits_enforced: bool | None = None
 
     async def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        try:
+        with translated_errors(self.name, SDK_ERRORS):
             if self.service is not None:
                 await self.service.ensure_running()
             return await asyncio.to_thread(func, *args, **kwargs)
-        except podman.errors.NotFound as exc:
-            raise ContainerNotFound(str(exc.explanation or exc)) from exc
-        except podman.errors.APIError as exc:
-            if exc.status_code is None:  # no answer at all: the engine is down
-                raise RuntimeUnavailable(self.name, str(exc)) from exc
-            if exc.status_code == 409:
-                raise NameConflict(str(exc.explanation or exc)) from exc
-            logger.warning("podman API error: %s", exc)
-            raise RuntimeFailure("The podman engine refused the request") from exc
-        except (
-            requests.exceptions.ConnectionError,
-            requests.exceptions.Timeout,
-            OSError,
-            TimeoutError,
-        ) as exc:
-            logger.warning("%s engine unreachable: %r", self.name, exc)
-            raise RuntimeUnavailable(self.name, str(exc)) from exc
-        except (requests.exceptions.RequestException, podman.errors.PodmanError) as exc:
-            logger.warning("%s engine answered badly: %r", self.name, exc)
-            raise RuntimeFailure(f"The {self.name} engine failed") from exc
 
     async def limits_enforced(self) -> bool:
         """False for rootless Podman on cgroup v1, which cannot set limits at all."""
