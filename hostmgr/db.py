@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import Tortoise
 from tortoise.connection import get_connection
 from tortoise.migrations.executor import MigrationExecutor
+from tortoise.models import Model
 
 from hostmgr.errors import SchemaError
 
 logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=Model)
 
 APP_LABEL = "hostmgr"
 
@@ -46,6 +49,34 @@ async def connect(database_url: str) -> None:
 
 async def close() -> None:
     await Tortoise.close_connections()
+
+
+def joined_columns(model: type[Model], alias: str) -> str:
+    """``alias."col" AS "alias__col"`` for every column of ``model``."""
+    return ", ".join(
+        f'{alias}."{column}" AS "{alias}__{column}"' for column in model._meta.db_fields
+    )
+
+
+def build(model: type[M], row: Mapping[str, Any], alias: str) -> M:
+    """The ``alias`` part of a joined row, as a saved model instance."""
+    prefix = f"{alias}__"
+    fields = {k.removeprefix(prefix): v for k, v in row.items() if k.startswith(prefix)}
+    return model._init_from_db(**fields)
+
+
+async def fetch_one(sql: str, *params: Any) -> dict[str, Any] | None:
+    """One row of hand-written SQL with ``?`` placeholders, on either database.
+
+    For the few hot lookups where building the query with the ORM costs more than
+    running it.
+    """
+    connection = get_connection("default")
+    if connection.capabilities.dialect == "postgres":
+        parts = sql.split("?")
+        sql = "".join(f"{part}${i}" for i, part in enumerate(parts[:-1], 1)) + parts[-1]
+    rows = await connection.execute_query_dict(sql, list(params))
+    return dict(rows[0]) if rows else None
 
 
 def _executor() -> MigrationExecutor:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 from datetime import UTC, datetime, timedelta
 
 from sanic import Request
 
+from hostmgr import db
 from hostmgr.auth import Principal, client_ip, is_ip_allowed
 from hostmgr.config import Settings
 from hostmgr.errors import Forbidden, Unauthenticated
 from hostmgr.hookspecs import hookimpl
-from hostmgr.models import ApiToken
+from hostmgr.models import ApiToken, User
 from hostmgr.security import digest
 
 # last_used_at is written at most this often per token, not on every request.
@@ -39,17 +41,32 @@ async def hostmgr_authenticate(
         raise Unauthenticated("Malformed Authorization header; use 'Bearer <token>'")
 
     token_hash = digest(token)
-    record = await ApiToken.get_or_none(token_hash=token_hash).select_related("user")
-    if record is None or not hmac.compare_digest(record.token_hash, token_hash):
+    row = await db.fetch_one(_token_sql(), token_hash)
+    if row is None:
+        raise Unauthenticated("Invalid API token")
+    record, user = db.build(ApiToken, row, "t"), db.build(User, row, "u")
+    if not hmac.compare_digest(record.token_hash, token_hash):
         raise Unauthenticated("Invalid API token")
     now = datetime.now(UTC)
     if record.expires_at is not None and record.expires_at <= now:
         raise Unauthenticated("API token has expired")
     if not is_ip_allowed(client_ip(request), record.allowed_ips):
         raise Forbidden("Your IP address is not allowed for this token")
-    if record.user.suspended:
+    if user.suspended:
         raise Forbidden("This account is suspended")
 
     if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
         await ApiToken.filter(id=record.id).update(last_used_at=now)
-    return Principal(user=record.user, token=record)
+    return Principal(user=user, token=record)
+
+
+@functools.cache
+def _token_sql() -> str:
+    # Every request runs this: hand-written, it costs a third of the ORM's query.
+    # Column names come from the models; the token hash is a bound parameter.
+    columns = f"{db.joined_columns(ApiToken, 't')}, {db.joined_columns(User, 'u')}"
+    return (
+        f"SELECT {columns} "  # noqa: S608
+        'FROM "api_tokens" t JOIN "users" u ON u."id" = t."user_id" '
+        'WHERE t."token_hash" = ?'
+    )

@@ -6,12 +6,14 @@ Anything else answers 404, as if the instance did not exist.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sanic import Blueprint, HTTPResponse, Request
 from tortoise.expressions import Subquery
 
+from hostmgr import db
 from hostmgr.api import schemas
 from hostmgr.api.common import body_of, document, principal_of, success
 from hostmgr.api.packages import find_package
@@ -44,6 +46,35 @@ async def find_instance(principal: Principal, name: str) -> Instance:
     if instance is None:
         raise NotFound(f"Instance {name!r} not found")
     return instance
+
+
+async def find_instance_for_stats(principal: Principal, name: str) -> Instance:
+    """``find_instance`` for the stats hot path, in one hand-written query.
+
+    The ORM's joined query costs more than the rest of a stats call.
+    """
+    row = await db.fetch_one(_stats_sql(), name)
+    if row is not None and not principal.is_admin:
+        mine = principal.user.id
+        if mine not in (row["i__user_id"], row["owner_reseller_id"]):
+            row = None
+    if row is None:
+        raise NotFound(f"Instance {name!r} not found")
+    instance = db.build(Instance, row, "i")
+    instance.package = db.build(Package, row, "p")
+    return instance
+
+
+@functools.cache
+def _stats_sql() -> str:
+    # Column names come from the models; the instance name is a bound parameter.
+    columns = f"{db.joined_columns(Instance, 'i')}, {db.joined_columns(Package, 'p')}"
+    return (
+        f'SELECT {columns}, o."reseller_id" AS owner_reseller_id '  # noqa: S608
+        'FROM "instances" i '
+        'JOIN "packages" p ON p."id" = i."package_id" '
+        'JOIN "users" o ON o."id" = i."user_id" WHERE i."name" = ?'
+    )
 
 
 async def _package_of(body: schemas.PackageRef) -> Package:
@@ -141,7 +172,7 @@ def register(bp: Blueprint) -> None:
         errors=(404, 503),
     )
     async def instance_stats(request: Request, name: str) -> HTTPResponse:
-        instance = await find_instance(principal_of(request), name)
+        instance = await find_instance_for_stats(principal_of(request), name)
         service_of(request)
         reader: StatsReader = request.app.ctx.stats
         stats = await reader.read(instance, int(instance.package.ram_gb * GiB))

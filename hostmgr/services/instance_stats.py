@@ -75,6 +75,15 @@ def _read_if_belongs(pid: int, container_id: str) -> cgroups.Usage | None:
         return None
 
 
+def _read_many(pids: dict[str, int]) -> dict[str, cgroups.Usage]:
+    samples = {}
+    for container_id, pid in pids.items():
+        usage = _read_if_belongs(pid, container_id)
+        if usage is not None:
+            samples[container_id] = usage
+    return samples
+
+
 class StatsReader:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -114,17 +123,25 @@ class StatsReader:
 
     async def sample_running(self) -> None:
         """Record one read of every running instance (the sampler's round)."""
-        container_ids = await Instance.filter(
+        rows = await Instance.filter(
             status=InstanceStatus.RUNNING, container_id__not_isnull=True
         ).values_list("container_id", flat=True)
-        for container_id in container_ids:
+        live = {str(container_id) for container_id in rows}
+        known = {cid: self.pids[cid] for cid in live if cid in self.pids}
+        # Every known container in one thread hop, so a round of many instances
+        # does not queue dozens of small jobs in front of requests.
+        samples = await asyncio.to_thread(_read_many, known)
+        for container_id in live:
+            usage = samples.get(container_id)
             try:
-                pid = await self._pid(str(container_id))
-                if pid is not None:
-                    self._remember(str(container_id), await cgroups.read_usage(pid))
+                if usage is None:
+                    pid = await self._inspect_pid(container_id)
+                    if pid is None:
+                        continue
+                    usage = await cgroups.read_usage(pid)
+                self._remember(container_id, usage)
             except Exception as exc:  # noqa: BLE001 - one instance must not stop the round
                 logger.debug("stats sample of %s failed: %r", container_id, exc)
-        live = {str(c) for c in container_ids}
         for gone in set(self.history) - live:
             del self.history[gone]
 
