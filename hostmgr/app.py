@@ -18,6 +18,7 @@ from hostmgr.config import Settings
 from hostmgr.panel import create_blueprint as create_panel
 from hostmgr.plugins import call_hook, create_plugin_manager
 from hostmgr.ratelimit import TokenRateLimiter
+from hostmgr.routing import RouteWatcher, load_router
 from hostmgr.runtime import load_runtime
 from hostmgr.services.instance_stats import StatsReader
 from hostmgr.services.instances import InstanceService
@@ -57,6 +58,10 @@ def create_app(
     app.ctx.pm = pm
     app.ctx.limiter = TokenRateLimiter(settings.rate_limit, settings.rate_limit_storage)
     app.ctx.runtime = app.ctx.instances = app.ctx.stats = None
+    # Built here, not at start-up, so that a bad proxy setting stops ``serve``
+    # before it forks workers.
+    app.ctx.router = load_router(pm, settings)
+    app.ctx.routes = None
     app.ctx.audit = AuditLog()
 
     Extend(
@@ -90,6 +95,10 @@ def create_app(
             await db.connect(settings.database_url)
             await db.check_schema()
         app.ctx.audit.start()
+        if app.ctx.router is not None:
+            app.ctx.routes = RouteWatcher(app.ctx.router, settings.route_check_interval)
+            await app.ctx.routes.round()  # routes back before the first request
+            app.ctx.routes.loop.start()
         runtime = load_runtime(pm, settings)
         if runtime is None:
             logger.error(
@@ -97,7 +106,7 @@ def create_app(
             )
         else:
             app.ctx.runtime = runtime
-            app.ctx.instances = InstanceService(settings, runtime)
+            app.ctx.instances = InstanceService(settings, runtime, app.ctx.routes)
             app.ctx.stats = StatsReader(runtime)
             app.ctx.stats.sampler.start()
         await _run_hook(pm, "hostmgr_startup", app, settings)
@@ -109,6 +118,10 @@ def create_app(
             await app.ctx.stats.sampler.stop()
         if app.ctx.runtime is not None:
             await app.ctx.runtime.close()
+        if app.ctx.routes is not None:
+            await app.ctx.routes.loop.stop()
+        if app.ctx.router is not None:
+            await app.ctx.router.close()
         await app.ctx.audit.stop()
         if manage_db:
             await db.close()

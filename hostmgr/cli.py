@@ -159,7 +159,10 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int) 
         fail(f"database unreachable: {exc}")
 
     loader = AppLoader(factory=functools.partial(create_app, settings))
-    app = loader.load()
+    try:
+        app = loader.load()
+    except HostmgrError as exc:
+        fail(str(exc))
     app.prepare(
         host=host or settings.host,
         port=port or settings.port,
@@ -310,6 +313,22 @@ def plugins() -> None:
         click.echo(
             f"{row['name']}  {row['distribution']} {row['version']}  [{row['hooks']}]"
         )
+
+
+@cli.command()
+@click.pass_obj
+def doctor(settings: Settings) -> None:
+    """Check the config, the database, the engine and the proxy."""
+    from hostmgr.doctor import Level, examine
+
+    findings = asyncio.run(examine(create_plugin_manager(), settings))
+    for finding in findings:
+        click.echo(f"{finding.level.value:<4}  {finding.subject}: {finding.text}")
+        if finding.fix:
+            click.echo(f"      fix: {finding.fix}")
+    failed = sum(finding.level is Level.FAIL for finding in findings)
+    if failed:
+        fail(f"{failed} problem{'s' if failed > 1 else ''} found")
 
 
 def main() -> None:

@@ -44,7 +44,7 @@ class Settings:
     image: str
     rate_limit: int
     rate_limit_storage: str
-    secret_key: str
+    secret_key: str = dataclasses.field(repr=False)
     sso_ttl: int
     session_ttl: int
     max_body_bytes: int
@@ -52,11 +52,24 @@ class Settings:
     log_level: str
     instance_ports: tuple[int, int]
     timezone: str
+    proxy: str
+    route_check_interval: int
     plugins: Mapping[str, Mapping[str, Any]]
+    # The HOSTMGR_* variables that are not core keys: plugins read theirs
+    # through ``option``. Kept out of repr, as some are secrets.
+    environ: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def plugin_settings(self, name: str) -> Mapping[str, Any]:
         """Return the ``[plugins.<name>]`` table, empty when absent."""
         return self.plugins.get(name, {})
+
+    def option(self, table: str, key: str, env: str) -> Any:
+        """A plugin's setting: ``HOSTMGR_<env>`` first, then ``[plugins.<table>]``.
+
+        None when neither is set.
+        """
+        value = self.environ.get(ENV_PREFIX + env)
+        return value if value is not None else self.plugin_settings(table).get(key)
 
     @property
     def is_sqlite(self) -> bool:
@@ -153,6 +166,14 @@ def _parse_timezone(key: str, value: Any) -> str:
     return name
 
 
+def _parse_plugin_name(key: str, value: Any) -> str:
+    """A plugin's name: checked against the installed plugins at start-up."""
+    name = _parse_str(key, value).lower()
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ConfigError(key, f"expected a plugin name like caddy, got {name!r}")
+    return name
+
+
 def _parse_secret(key: str, value: Any) -> str:
     secret = _parse_str(key, value)
     if len(secret) < 32:
@@ -179,6 +200,8 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "log_level": _parse_choice(("debug", "info", "warning", "error")),
     "instance_ports": _parse_port_range,
     "timezone": _parse_timezone,
+    "proxy": _parse_plugin_name,
+    "route_check_interval": _parse_int(1, 3600),
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -196,6 +219,8 @@ _DEFAULTS: dict[str, Any] = {
     "log_level": "info",
     "instance_ports": "20000-29999",
     "timezone": "UTC",
+    "proxy": "none",
+    "route_check_interval": 5,
 }
 
 
@@ -250,7 +275,13 @@ def load_settings(
     parsed.setdefault("public_url", f"http://{parsed['host']}:{parsed['port']}")
     if "secret_key" not in parsed:
         parsed["secret_key"] = _read_or_create_secret(parsed["data_dir"])
-    return Settings(**parsed, plugins=plugins)
+    extra_env = {
+        name: value
+        for name, value in env.items()
+        if name.startswith(ENV_PREFIX)
+        and name[len(ENV_PREFIX) :].lower() not in _PARSERS
+    }
+    return Settings(**parsed, plugins=plugins, environ=extra_env)
 
 
 def _read_or_create_secret(data_dir: Path) -> str:

@@ -2,7 +2,8 @@
 # Install what hostmgr needs into ./.venv. Idempotent; safe to run again.
 #   scripts/install.sh          the server
 #   scripts/install.sh --test   the server, the test tools and the test services
-# The configured engine (HOSTMGR_RUNTIME, default docker) comes from Debian.
+# The configured engine (HOSTMGR_RUNTIME, default docker) and proxy
+# (HOSTMGR_PROXY=caddy) come from Debian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,13 +33,14 @@ if command -v dpkg-query >/dev/null; then
         apt_install python3 python3-venv
     fi
     if [ "$with_tests" = 1 ]; then
-        # Both engines, the stand-in image's busybox, and the test databases.
-        apt_install docker.io podman runc busybox-static postgresql redis-server
+        # Both engines, the stand-in image's busybox, Caddy and the test databases.
+        apt_install docker.io podman runc busybox-static postgresql redis-server caddy
     else
         case "${HOSTMGR_RUNTIME:-docker}" in
             docker) apt_install docker.io ;;
             podman) apt_install podman runc ;;
         esac
+        [ "${HOSTMGR_PROXY:-none}" = caddy ] && apt_install caddy
     fi
 fi
 

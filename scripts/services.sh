@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the named services are up, starting them the way a machine without
 # systemd needs; a service already running is left alone.
-#   scripts/services.sh docker postgres redis
+#   scripts/services.sh docker postgres redis caddy
 set -euo pipefail
 
 wait_for() {  # wait_for NAME COMMAND...
@@ -17,6 +17,11 @@ wait_for() {  # wait_for NAME COMMAND...
 
 docker_answers() { docker version --format '{{.Server.Version}}'; }
 postgres_answers() { pg_isready -q -h 127.0.0.1 -p 5432; }
+caddy_admin() { echo "${HOSTMGR_CADDY_ADMIN_URL:-http://127.0.0.1:2019}"; }
+caddy_answers() {
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+        "$(caddy_admin)/config/"
+}
 redis_answers() { redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG; }
 
 start_docker() {
@@ -41,6 +46,20 @@ start_postgres() {
     fi
 }
 
+start_caddy() {
+    caddy_answers 2>/dev/null && return 0
+    local admin=${HOSTMGR_CADDY_ADMIN_URL:-http://127.0.0.1:2019}
+    echo "services: starting Caddy (admin API $admin)"
+    local config
+    config=$(mktemp)
+    printf '{"admin": {"listen": "%s"}}\n' "${admin#http://}" >"$config"
+    # --resume: after a restart Caddy serves the routes it had, before the
+    # panel checks them against the database.
+    setsid caddy run --resume --config "$config" \
+        >/var/log/hostmgr-caddy.log 2>&1 </dev/null &
+    wait_for Caddy caddy_answers
+}
+
 start_redis() {
     redis_answers 2>/dev/null && return 0
     echo "services: starting Redis"
@@ -56,6 +75,7 @@ for service in "$@"; do
         postgres) start_postgres ;;
         redis) start_redis ;;
         podman) ;; # hostmgr runs its own Podman API service
+        caddy) start_caddy ;;
         *)
             echo "services: unknown service $service" >&2
             exit 2

@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
 scripts/services.sh "${HOSTMGR_RUNTIME:-docker}"
+[ "${HOSTMGR_PROXY:-none}" = caddy ] && scripts/services.sh caddy
 .venv/bin/hostmgr init
 exec .venv/bin/hostmgr serve "$@"

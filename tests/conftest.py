@@ -304,11 +304,18 @@ async def engine_app(
     engine: str,
     standin_image: str,
     podman_url: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[AppClient]:
     """A started app on a real engine with the stand-in image; cleans up after."""
-    monkeypatch.setenv("HOSTMGR_PODMAN_URL", podman_url)
-    settings = make_settings(tmp_path, db, runtime=engine, image=standin_image)
+    settings = make_settings(
+        tmp_path, db, runtime=engine, image=standin_image, podman_url=podman_url
+    )
+    async with app_on_engine(settings) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def app_on_engine(settings: Settings) -> AsyncIterator[AppClient]:
+    """A started app; removes every instance's container and volume after."""
     app = create_app(
         settings,
         create_plugin_manager(),

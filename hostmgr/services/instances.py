@@ -19,6 +19,7 @@ from tortoise.expressions import Q
 from hostmgr.config import Settings
 from hostmgr.errors import Forbidden, ValidationFailed
 from hostmgr.models import Instance, InstanceStatus, Package, User
+from hostmgr.routing import ProxyUnavailable, RouteWatcher, route_for
 from hostmgr.runtime import (
     ContainerNotFound,
     ContainerSpec,
@@ -88,6 +89,44 @@ def n8n_environment(settings: Settings, instance: Instance) -> dict[str, str]:
 class InstanceService:
     settings: Settings
     runtime: Runtime
+    routes: RouteWatcher | None = None
+
+    async def _route(self, instance: Instance, *, required: bool = False) -> None:
+        """Bring the instance's route in line with its row.
+
+        A create needs its route (``required``); after any other action the
+        engine has already acted, so a proxy that is down is logged and left to
+        the route watcher, which puts every route right once it is back.
+        """
+        route = route_for(instance)
+        if self.routes is None or route is None:
+            return
+        try:
+            await self.routes.router.set_route(route)
+        except ProxyUnavailable as exc:
+            if required:
+                # The proxy may have restarted empty: put every route back,
+                # this one included, or fail the create.
+                self.routes.mark_stale()
+                await self.routes.round()
+                if self.routes.stale:
+                    raise
+                return
+            self.routes.mark_stale()
+            logger.warning(
+                "route of %s left to the watcher: %s", instance.name, exc.detail
+            )
+
+    async def _unroute(self, instance: Instance) -> None:
+        if self.routes is None:
+            return
+        try:
+            await self.routes.router.remove_route(instance.domain)
+        except ProxyUnavailable as exc:
+            self.routes.mark_stale()
+            logger.warning(
+                "route of %s left to the watcher: %s", instance.name, exc.detail
+            )
 
     async def _check_limits(self, owner: User) -> None:
         if owner.instance_limit is not None:
@@ -163,6 +202,8 @@ class InstanceService:
             instance.status = InstanceStatus.RUNNING
             await instance.save(update_fields=["status", "updated_at"])
             await checkpoint("running")
+            await self._route(instance, required=True)
+            await checkpoint("route")
         except ImageUnavailable:
             await self._undo_create(instance)
             raise ValidationFailed(
@@ -179,6 +220,7 @@ class InstanceService:
             await self.runtime.remove(container_name(instance), volume_name(instance))
         finally:
             await Instance.filter(id=instance.id).delete()
+            await self._unroute(instance)
         logger.warning(
             "create of instance %s failed; removed what it made", instance.name
         )
@@ -230,6 +272,7 @@ class InstanceService:
             await instance.save(
                 update_fields=["suspended", "suspend_reason", "status", "updated_at"]
             )
+            await self._route(instance)
             logger.info("suspended instance %s: %s", instance.name, reason)
 
     async def unsuspend(self, instance: Instance) -> None:
@@ -238,6 +281,7 @@ class InstanceService:
             instance.suspended = False
             instance.suspend_reason = None
             await instance.save(update_fields=["suspended", "suspend_reason"])
+            await self._route(instance)
             await self._start(instance)
 
     async def suspend_owned(self, owner_ids: list[int], reason: str) -> int:
@@ -268,7 +312,7 @@ class InstanceService:
             logger.info("moved instance %s to package %s", instance.name, package.name)
 
     async def terminate(self, instance: Instance) -> None:
-        """Remove the container, the volume and the record."""
+        """Remove the container, the volume, the record and the route."""
         async with instance_lock(instance.id):
             instance = await self._refresh(instance)
             try:
@@ -279,4 +323,5 @@ class InstanceService:
             except ContainerNotFound:
                 pass
             await Instance.filter(id=instance.id).delete()
+            await self._unroute(instance)
             logger.info("terminated instance %s", instance.name)

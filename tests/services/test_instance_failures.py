@@ -140,15 +140,12 @@ async def test_lease_excludes_a_second_holder(db, small, admin):
     assert spans[0][1] == spans[1][1]
 
 
-def _dead_engine_env(engine: str, tmp_path) -> dict[str, str]:
-    url = f"unix://{tmp_path / 'engine-is-down.sock'}"
-    return {"HOSTMGR_DOCKER_URL" if engine == "docker" else "HOSTMGR_PODMAN_URL": url}
+def _engine_url(engine: str, url: str) -> dict[str, str]:
+    return {f"{engine}_url": url}
 
 
-async def _app_for(tmp_path, db, engine, standin_image, monkeypatch, env):
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    settings = make_settings(tmp_path, db, runtime=engine, image=standin_image)
+async def _app_for(tmp_path, db, engine, standin_image, env):
+    settings = make_settings(tmp_path, db, runtime=engine, image=standin_image, **env)
     return create_app(
         settings,
         create_plugin_manager(),
@@ -158,15 +155,14 @@ async def _app_for(tmp_path, db, engine, standin_image, monkeypatch, env):
 
 
 async def test_engine_down_is_503_and_writes_nothing(
-    tmp_path, db, engine, admin, admin_headers, small, standin_image, monkeypatch
+    tmp_path, db, engine, admin, admin_headers, small, standin_image
 ):
     app = await _app_for(
         tmp_path,
         db,
         engine,
         standin_image,
-        monkeypatch,
-        _dead_engine_env(engine, tmp_path),
+        _engine_url(engine, f"unix://{tmp_path / 'engine-is-down.sock'}"),
     )
     existing = await Instance.create(
         name="existing",
@@ -197,19 +193,15 @@ async def test_engine_down_is_503_and_writes_nothing(
 
 
 async def test_hung_engine_is_503_not_a_hang(
-    tmp_path, db, engine, admin_headers, small, standin_image, monkeypatch
+    tmp_path, db, engine, admin_headers, small, standin_image
 ):
     """An engine that accepts connections and never answers."""
     path = tmp_path / "hung.sock"
     server = socket.socket(socket.AF_UNIX)
     server.bind(str(path))
     server.listen(16)
-    env = {
-        "HOSTMGR_DOCKER_URL"
-        if engine == "docker"
-        else "HOSTMGR_PODMAN_URL": f"unix://{path}"
-    }
-    app = await _app_for(tmp_path, db, engine, standin_image, monkeypatch, env)
+    env = _engine_url(engine, f"unix://{path}")
+    app = await _app_for(tmp_path, db, engine, standin_image, env)
     try:
         async with started(app) as client:
             _, response = await asyncio.wait_for(

@@ -159,10 +159,8 @@ class DockerRuntime(Runtime):
 
 
 def docker_url(settings: Settings) -> str:
-    configured = settings.plugin_settings("runtime_docker").get("url")
     return str(
-        os.environ.get("HOSTMGR_DOCKER_URL")
-        or configured
+        settings.option("runtime_docker", "url", "DOCKER_URL")
         or os.environ.get("DOCKER_HOST")
         or "unix:///var/run/docker.sock"
     )

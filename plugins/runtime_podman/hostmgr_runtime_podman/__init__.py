@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -190,10 +189,12 @@ class PodmanRuntime(Runtime):
 
     async def logs(self, container_id: str, tail: int = 200) -> str:
         container = await self._call(self._container, container_id)
-        chunks = await self._call(lambda: list(container.logs(tail=tail, stream=False)))
-        return b"".join(chunks if isinstance(chunks, list) else [chunks]).decode(
-            errors="replace"
-        )
+
+        def read() -> bytes:
+            output = container.logs(tail=tail, stream=False)
+            return output if isinstance(output, bytes) else b"".join(output)
+
+        return (await self._call(read)).decode(errors="replace")
 
     async def close(self) -> None:
         await asyncio.to_thread(self.client.close)
@@ -206,7 +207,7 @@ def hostmgr_runtime(settings: Settings, name: str) -> Runtime | None:
     if name != "podman":
         return None
     options = settings.plugin_settings("runtime_podman")
-    url = os.environ.get("HOSTMGR_PODMAN_URL") or options.get("url")
+    url = settings.option("runtime_podman", "url", "PODMAN_URL")
     if url:
         return PodmanRuntime(str(url))
     conf = options.get("containers_conf")
