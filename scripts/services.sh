@@ -53,9 +53,9 @@ start_caddy() {
     local config
     config=$(mktemp)
     printf '{"admin": {"listen": "%s"}}\n' "${admin#http://}" >"$config"
-    # --resume: after a restart Caddy serves the routes it had, before the
-    # panel checks them against the database.
-    setsid caddy run --resume --config "$config" \
+    # No --resume: an autosaved config may name another admin address. The
+    # panel puts its routes back within seconds of Caddy starting.
+    setsid caddy run --config "$config" \
         >/var/log/hostmgr-caddy.log 2>&1 </dev/null &
     wait_for Caddy caddy_answers
 }
