@@ -11,7 +11,7 @@ from sanic.response import BaseHTTPResponse
 from sanic_ext import Extend
 
 from hostmgr import __version__, db
-from hostmgr.api import accounts, instances, integration, packages, system
+from hostmgr.api import accounts, instances, integration, packages, system, usage, users
 from hostmgr.api.errors import JsonErrorHandler
 from hostmgr.audit import AuditLog
 from hostmgr.config import Settings
@@ -22,6 +22,7 @@ from hostmgr.routing import RouteWatcher, load_router
 from hostmgr.runtime import load_runtime
 from hostmgr.services.instance_stats import StatsReader
 from hostmgr.services.instances import InstanceService
+from hostmgr.services.usage import UsageMeter
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def create_app(
     app.ctx.settings = settings
     app.ctx.pm = pm
     app.ctx.limiter = TokenRateLimiter(settings.rate_limit, settings.rate_limit_storage)
-    app.ctx.runtime = app.ctx.instances = app.ctx.stats = None
+    app.ctx.runtime = app.ctx.instances = app.ctx.stats = app.ctx.usage = None
     # Built here, not at start-up, so that a bad proxy setting stops ``serve``
     # before it forks workers.
     app.ctx.router = load_router(pm, settings)
@@ -81,7 +82,7 @@ def create_app(
     app.ext.openapi.add_security_scheme("token", "http", scheme="bearer")
 
     api = integration.create_blueprint()
-    for module in (system, packages, accounts, instances):
+    for module in (system, packages, accounts, users, instances, usage):
         module.register(api)
     app.blueprint(api)
     app.blueprint(create_panel())
@@ -109,11 +110,15 @@ def create_app(
             app.ctx.instances = InstanceService(settings, runtime, app.ctx.routes)
             app.ctx.stats = StatsReader(runtime)
             app.ctx.stats.sampler.start()
+            app.ctx.usage = UsageMeter(runtime, app.ctx.stats, settings.usage_interval)
+            app.ctx.usage.loop.start()
         await _run_hook(pm, "hostmgr_startup", app, settings)
 
     @app.after_server_stop
     async def stop(app: Sanic[Any, Any]) -> None:
         await _run_hook(pm, "hostmgr_shutdown", app, settings)
+        if app.ctx.usage is not None:
+            await app.ctx.usage.loop.stop()
         if app.ctx.stats is not None:
             await app.ctx.stats.sampler.stop()
         if app.ctx.runtime is not None:

@@ -54,6 +54,7 @@ class Settings:
     timezone: str
     proxy: str
     route_check_interval: int
+    usage_interval: int
     plugins: Mapping[str, Mapping[str, Any]]
     # The HOSTMGR_* variables that are not core keys: plugins read theirs
     # through ``option``. Kept out of repr, as some are secrets.
@@ -202,6 +203,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "timezone": _parse_timezone,
     "proxy": _parse_plugin_name,
     "route_check_interval": _parse_int(1, 3600),
+    "usage_interval": _parse_int(5, 3600),
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -221,6 +223,7 @@ _DEFAULTS: dict[str, Any] = {
     "timezone": "UTC",
     "proxy": "none",
     "route_check_interval": 5,
+    "usage_interval": 60,
 }
 
 

@@ -101,6 +101,12 @@ class Instance(Model):
     encryption_key = fields.TextField()
     # While set and in the future, one worker is acting on this instance.
     lock_until = fields.DatetimeField(null=True)
+    # The container's network counters as last read, and whose they are: its
+    # init process (pid and start time). Each start makes a new network
+    # namespace whose counters begin again at zero.
+    net_counter_key = fields.BigIntField(default=0)
+    net_rx_seen = fields.BigIntField(default=0)
+    net_tx_seen = fields.BigIntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -110,6 +116,29 @@ class Instance(Model):
     class Meta:
         table = "instances"
         ordering = ("id",)
+
+
+class InstanceUsage(Model):
+    """Traffic and disk use of one instance in one calendar month (UTC)."""
+
+    id = fields.BigIntField(primary_key=True)
+    instance: fields.ForeignKeyRelation[Instance] = fields.ForeignKeyField(
+        "hostmgr.Instance", related_name="usage", on_delete=fields.CASCADE
+    )
+    #: ``YYYY-MM``.
+    period = fields.CharField(max_length=7)
+    rx_bytes = fields.BigIntField(default=0)
+    tx_bytes = fields.BigIntField(default=0)
+    #: The latest measurement of the data volume, not a sum.
+    disk_bytes = fields.BigIntField(default=0)
+    disk_measured_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    instance_id: int
+
+    class Meta:
+        table = "instance_usage"
+        unique_together = (("instance", "period"),)
 
 
 class AuditEntry(Model):

@@ -265,6 +265,10 @@ class Runtime(abc.ABC):
     async def volume_exists(self, volume: str) -> bool:
         """Whether the named volume exists."""
 
+    @abc.abstractmethod
+    async def volume_path(self, volume: str) -> str:
+        """Where the named volume's data lies on the host (to measure its size)."""
+
     async def close(self) -> None:  # noqa: B027 - optional, nothing to release here
         """Release connections and helper processes."""
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sanic import Blueprint, HTTPResponse, Request
 from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 
 from hostmgr import db
 from hostmgr.api import schemas
@@ -46,6 +47,16 @@ async def find_instance(principal: Principal, name: str) -> Instance:
     if instance is None:
         raise NotFound(f"Instance {name!r} not found")
     return instance
+
+
+def instances_in_reach(principal: Principal) -> QuerySet[Instance]:
+    """Every instance for an admin; a reseller's and its customers' otherwise."""
+    query = Instance.all().select_related("package")
+    if not principal.is_admin:
+        query = query.filter(
+            user_id__in=Subquery(visible_users(principal).values("id"))
+        )
+    return query
 
 
 async def find_instance_for_stats(principal: Principal, name: str) -> Instance:
@@ -157,13 +168,14 @@ def register(bp: Blueprint) -> None:
     @bp.get("/instances")
     @document("List the instances in the caller's reach", schemas.InstanceList)
     async def list_instances(request: Request) -> HTTPResponse:
-        principal = principal_of(request)
-        query = Instance.all().select_related("package")
-        if not principal.is_admin:
-            query = query.filter(
-                user_id__in=Subquery(visible_users(principal).values("id"))
-            )
-        return success(instances=[instance_out(i) for i in await query])
+        instances = await instances_in_reach(principal_of(request))
+        return success(instances=[instance_out(i) for i in instances])
+
+    @bp.get("/instances/<name:str>")
+    @document("One instance", schemas.InstanceDetail, errors=(404,))
+    async def show_instance(request: Request, name: str) -> HTTPResponse:
+        instance = await find_instance(principal_of(request), name)
+        return success(instance=instance_out(instance))
 
     @bp.get("/instances/<name:str>/stats")
     @document(

@@ -128,6 +128,26 @@ class UserCreated(Success):
     user_id: int
 
 
+class UserOut(BaseModel):
+    id: int
+    name: str
+    username: str
+    email: str
+    role: Literal["admin", "reseller", "user"]
+    suspended: bool
+    instance_limit: int | None
+    reseller: str | None
+    created_at: str
+
+
+class UserList(Success):
+    users: list[UserOut]
+
+
+class UserDetail(Success):
+    user: UserOut
+
+
 class SsoLink(Success):
     redirect_url: str
 
@@ -224,3 +244,30 @@ class InstanceList(Success):
 class UpgradeResult(Success):
     message: str
     new_package: str
+
+
+class InstanceDetail(Success):
+    instance: InstanceOut
+
+
+class UsageOut(BaseModel):
+    name: str
+    domain: str
+    user_id: int
+    period: str
+    disk_usage_mb: float
+    disk_limit_mb: int
+    bandwidth_mb: float
+    bandwidth_in_mb: float
+    bandwidth_out_mb: float
+    bandwidth_limit_mb: int
+    updated_at: str | None
+
+
+class UsageReport(Success):
+    period: str
+    instances: list[UsageOut]
+
+
+class InstanceUsageOut(Success, UsageOut):
+    pass

@@ -91,7 +91,8 @@ class StatsReader:
         self.history: dict[str, deque[cgroups.Usage]] = {}
         self.sampler = Periodic("stats sampler", SAMPLE_INTERVAL, self.sample_running)
 
-    async def _pid(self, container_id: str) -> int | None:
+    async def pid_of(self, container_id: str) -> int | None:
+        """The init pid of a running container, None while it is not running."""
         pid = self.pids.get(container_id)
         if pid and await asyncio.to_thread(_pid_belongs, pid, container_id):
             return pid

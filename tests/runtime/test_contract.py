@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -124,6 +125,16 @@ async def test_usage_and_logs(runtime):
     assert "stand-in n8n listening on 5678" in await runtime.logs(container_id)
 
 
+async def test_volume_path_holds_the_container_data(runtime):
+    container_id, container_spec = await _create(runtime)
+    await runtime.start(container_id, container_spec.limits)
+    await wait_for_http(container_spec.host_port)
+
+    path = Path(await runtime.volume_path(container_spec.volume))
+    # The stand-in writes boot.log into its data directory at every start.
+    assert "boot " in (path / "boot.log").read_text()
+
+
 async def test_remove_deletes_container_and_volume(runtime):
     container_id, container_spec = await _create(runtime)
     await runtime.start(container_id, container_spec.limits)
@@ -149,6 +160,7 @@ async def test_missing_container_is_typed(runtime):
         runtime.stop(missing),
         runtime.apply_limits(missing, limits),
         runtime.logs(missing),
+        runtime.volume_path(missing),
     ):
         with pytest.raises(ContainerNotFound):
             await call

@@ -78,6 +78,10 @@ class DockerRuntime(Runtime):
             return False
         return True
 
+    async def volume_path(self, volume: str) -> str:
+        found = await self._call(self.client.volumes.get, volume)
+        return str(found.attrs["Mountpoint"])
+
     async def _ensure_image(self, image: str) -> None:
         try:
             await self._call(self.client.images.get, image)

@@ -104,6 +104,10 @@ class PodmanRuntime(Runtime):
     async def volume_exists(self, volume: str) -> bool:
         return bool(await self._call(self.client.volumes.exists, volume))
 
+    async def volume_path(self, volume: str) -> str:
+        found = await self._call(self.client.volumes.get, volume)
+        return str(found.attrs["Mountpoint"])
+
     async def _ensure_image(self, image: str) -> None:
         if await self._call(self.client.images.exists, image):
             return
