@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from tortoise import Tortoise
 from tortoise.connection import get_connection
+from tortoise.fields import DatetimeField
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.models import Model
 
@@ -62,7 +65,22 @@ def build(model: type[M], row: Mapping[str, Any], alias: str) -> M:
     """The ``alias`` part of a joined row, as a saved model instance."""
     prefix = f"{alias}__"
     fields = {k.removeprefix(prefix): v for k, v in row.items() if k.startswith(prefix)}
+    # SQLite hands datetimes back as ISO text. The standard library parses that
+    # ten times faster than the ORM's own parser, which the hot paths feel.
+    for column in _datetime_columns(model):
+        value = fields.get(column)
+        if isinstance(value, str):
+            fields[column] = datetime.fromisoformat(value)
     return model._init_from_db(**fields)
+
+
+@functools.cache
+def _datetime_columns(model: type[Model]) -> tuple[str, ...]:
+    return tuple(
+        field.source_field or name
+        for name, field in model._meta.fields_map.items()
+        if isinstance(field, DatetimeField)
+    )
 
 
 async def fetch_one(sql: str, *params: Any) -> dict[str, Any] | None:
