@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sanic import Request
 
-from hostmgr import db
+from hostmgr import db, token_cache
 from hostmgr.auth import Principal, client_ip, is_ip_allowed
 from hostmgr.config import Settings
 from hostmgr.errors import Forbidden, Unauthenticated
@@ -41,10 +41,14 @@ async def hostmgr_authenticate(
         raise Unauthenticated("Malformed Authorization header; use 'Bearer <token>'")
 
     token_hash = digest(token)
-    row = await db.fetch_one(_token_sql(), token_hash)
-    if row is None:
-        raise Unauthenticated("Invalid API token")
-    record, user = db.build(ApiToken, row, "t"), db.build(User, row, "u")
+    cached = token_cache.get(token_hash)
+    if cached is None:
+        row = await db.fetch_one(_token_sql(), token_hash)
+        if row is None:
+            raise Unauthenticated("Invalid API token")
+        cached = db.build(ApiToken, row, "t"), db.build(User, row, "u")
+        token_cache.put(token_hash, *cached)
+    record, user = cached
     if not hmac.compare_digest(record.token_hash, token_hash):
         raise Unauthenticated("Invalid API token")
     now = datetime.now(UTC)
@@ -57,6 +61,7 @@ async def hostmgr_authenticate(
 
     if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
         await ApiToken.filter(id=record.id).update(last_used_at=now)
+        record.last_used_at = now
     return Principal(user=user, token=record)
 
 

@@ -28,7 +28,7 @@ from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from hostmgr import db as hostmgr_db
-from hostmgr import security
+from hostmgr import security, token_cache
 from hostmgr.app import create_app
 from hostmgr.config import Settings, load_settings
 from hostmgr.models import ApiToken, Instance, Package, Role, User
@@ -46,6 +46,12 @@ TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
 
 Sanic.test_mode = True
+
+
+@pytest.fixture(autouse=True)
+def no_cached_tokens() -> None:
+    """Tests change tokens and accounts straight in the database."""
+    token_cache.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -64,6 +64,22 @@ async def test_suspended_reseller_token_is_403(client, db):
     assert "suspended" in response.json["message"]
 
 
+async def test_suspension_stops_a_token_in_use_at_once(client, admin_headers):
+    """Tokens are cached per worker; a suspension made here is seen at once."""
+    reseller = await make_user(Role.RESELLER)
+    headers = bearer(await make_token(reseller))
+    _, response = await client.get(URL, headers=headers)
+    assert response.status == 200
+
+    _, response = await client.post(
+        f"/api/integration/resellers/{reseller.username}/suspend",
+        headers=admin_headers,
+    )
+    assert response.status == 200
+    _, response = await client.get(URL, headers=headers)
+    assert response.status == 403
+
+
 def _app_behind_proxy(tmp_path, db, **overrides):
     settings = make_settings(tmp_path, db, proxies_count=1, **overrides)
     return create_app(
