@@ -22,7 +22,15 @@ from hostmgr.api import schemas
 from hostmgr.api.validation import field_errors
 from hostmgr.config import Settings, load_settings
 from hostmgr.errors import HostmgrError, ValidationFailed
-from hostmgr.models import ApiToken, Package, Role, User
+from hostmgr.models import (
+    ApiToken,
+    DeliveryAttempt,
+    OutboxMessage,
+    Package,
+    Role,
+    User,
+)
+from hostmgr.outbox import state_of
 from hostmgr.plugins import create_plugin_manager, describe_plugins
 from hostmgr.ratelimit import is_shared_storage
 from hostmgr.security import digest, display_prefix, new_token
@@ -329,6 +337,70 @@ def doctor(settings: Settings) -> None:
     failed = sum(finding.level is Level.FAIL for finding in findings)
     if failed:
         fail(f"{failed} problem{'s' if failed > 1 else ''} found")
+
+
+@cli.group()
+def outbox() -> None:
+    """Show what the outbox holds for each sink, and how delivery went."""
+
+
+@outbox.command("list")
+@click.option("--sink", help="Only this sink, for example whmcs.")
+@click.option("--pending", is_flag=True, help="Only messages not yet delivered.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@with_database
+async def outbox_list(
+    settings: Settings, sink: str | None, pending: bool, limit: int
+) -> None:
+    """List messages, newest first."""
+    query = OutboxMessage.all()
+    if sink:
+        query = query.filter(sink=sink)
+    if pending:
+        query = query.filter(delivered_at=None, failed_at=None)
+    click.echo(
+        f"{'ID':>6}  {'SINK':<10} {'EVENT':<24} {'SUBJECT':<24} {'STATE':<9} "
+        f"{'TRIES':>5}  NEXT / LAST ERROR"
+    )
+    for row in await query.order_by("-id").limit(limit):
+        state = state_of(row)
+        due = (
+            row.next_attempt_at.isoformat(timespec="seconds")
+            if row.next_attempt_at
+            else ""
+        )
+        note = f"{due} {row.last_error or ''}".strip() if state != "delivered" else ""
+        click.echo(
+            f"{row.id:>6}  {row.sink:<10} {row.event:<24} {row.subject:<24} "
+            f"{state:<9} {row.attempts:>5}  {note}"
+        )
+
+
+@outbox.command("log")
+@click.option("--sink", help="Only this sink.")
+@click.option("--message", "message_id", type=int, help="Only this message.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@with_database
+async def outbox_log(
+    settings: Settings, sink: str | None, message_id: int | None, limit: int
+) -> None:
+    """List delivery attempts, newest first."""
+    query = DeliveryAttempt.all()
+    if sink:
+        query = query.filter(sink=sink)
+    if message_id is not None:
+        query = query.filter(message_id=message_id)
+    click.echo(
+        f"{'WHEN':<25} {'SINK':<10} {'MESSAGE':>7}  {'OK':<3} {'HTTP':>4} "
+        f"{'MS':>8}  ACTION / ERROR"
+    )
+    for row in await query.order_by("-id").limit(limit):
+        outcome = row.action if row.ok else f"{row.action}: {row.error or ''}"
+        click.echo(
+            f"{row.attempted_at.isoformat(timespec='seconds'):<25} {row.sink:<10} "
+            f"{row.message_id:>7}  {'yes' if row.ok else 'no':<3} "
+            f"{row.http_status or '':>4} {row.duration_ms:>8.1f}  {outcome}"
+        )
 
 
 def main() -> None:

@@ -232,6 +232,25 @@ def config_keys() -> tuple[str, ...]:
     return tuple(_PARSERS)
 
 
+def _resolve_env_references(
+    plugin: str, table: Mapping[str, Any], env: Mapping[str, str]
+) -> dict[str, Any]:
+    """``key = { env = "NAME" }`` in a plugin's table reads the variable NAME.
+
+    So a secret can be named in the file instead of written there.
+    """
+    resolved = dict(table)
+    for key, value in table.items():
+        if isinstance(value, dict) and set(value) == {"env"}:
+            name = value["env"]
+            if not isinstance(name, str) or not env.get(name, "").strip():
+                raise ConfigError(
+                    f"plugins.{plugin}.{key}", f"environment variable {name} is not set"
+                )
+            resolved[key] = env[name].strip()
+    return resolved
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
@@ -259,6 +278,10 @@ def load_settings(
         isinstance(table, dict) for table in plugins.values()
     ):
         raise ConfigError("plugins", "must be a table of tables, one per plugin")
+    plugins = {
+        name: _resolve_env_references(name, table, env)
+        for name, table in plugins.items()
+    }
     unknown = sorted(set(raw) - set(_PARSERS))
     if unknown:
         raise ConfigError(unknown[0], "unknown key")

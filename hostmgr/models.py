@@ -198,3 +198,66 @@ class PanelSession(Model):
 
     class Meta:
         table = "panel_sessions"
+
+
+class OutboxMessage(Model):
+    """An event held for one sink until its receiver takes it, sent in id order."""
+
+    id = fields.BigIntField(primary_key=True)
+    sink = fields.CharField(max_length=64)
+    event = fields.CharField(max_length=100)
+    subject = fields.CharField(max_length=255)
+    # What the sink sends. Never a secret: sinks add their credentials when
+    # they deliver.
+    payload: dict[str, object] = fields.JSONField(default=dict)
+    # Set for what must be queued at most once per sink, such as one bill per
+    # instance and month.
+    key = fields.CharField(max_length=255, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    attempts = fields.IntField(default=0)
+    # After a failed attempt, the earliest time of the next one.
+    next_attempt_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    # Set when the receiver refused it for good, so the messages after it go on.
+    failed_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+
+    class Meta:
+        table = "outbox_messages"
+        ordering = ("id",)
+        unique_together = (("sink", "key"),)
+        indexes = (("sink", "delivered_at", "failed_at"),)
+
+
+class DeliveryAttempt(Model):
+    """One attempt to deliver an outbox message, and how it ended."""
+
+    id = fields.BigIntField(primary_key=True)
+    message: fields.ForeignKeyRelation[OutboxMessage] = fields.ForeignKeyField(
+        "hostmgr.OutboxMessage", related_name="attempt_log", on_delete=fields.CASCADE
+    )
+    sink = fields.CharField(max_length=64)
+    attempted_at = fields.DatetimeField(db_index=True)
+    ok = fields.BooleanField()
+    # What was sent, for example the WHMCS API actions called.
+    action = fields.CharField(max_length=255, default="")
+    http_status = fields.SmallIntField(null=True)
+    error = fields.TextField(null=True)
+    duration_ms = fields.FloatField()
+
+    message_id: int
+
+    class Meta:
+        table = "outbox_delivery_log"
+        ordering = ("id",)
+
+
+class Lease(Model):
+    """A named lease: until ``until`` passes, only ``holder`` does that work."""
+
+    name = fields.CharField(max_length=100, primary_key=True)
+    holder = fields.CharField(max_length=64)
+    until = fields.DatetimeField()
+
+    class Meta:
+        table = "leases"

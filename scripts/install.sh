@@ -33,8 +33,10 @@ if command -v dpkg-query >/dev/null; then
         apt_install python3 python3-venv
     fi
     if [ "$with_tests" = 1 ]; then
-        # Both engines, the stand-in image's busybox, Caddy and the test databases.
-        apt_install docker.io podman runc busybox-static postgresql redis-server caddy
+        # Both engines, the stand-in image's busybox, Caddy, the test databases,
+        # and PHP for the signed-webhook example receiver.
+        apt_install docker.io podman runc busybox-static postgresql redis-server caddy \
+            php-cli
     else
         case "${HOSTMGR_RUNTIME:-docker}" in
             docker) apt_install docker.io ;;

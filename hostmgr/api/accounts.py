@@ -44,6 +44,15 @@ async def reseller_out(reseller: User) -> dict[str, Any]:
     }
 
 
+def account_event(name: str, user: User) -> Event:
+    """A ``<role>.<name>`` event with the account's id and email."""
+    return Event(
+        f"{user.role.value}.{name}",
+        user.username,
+        {"user_id": user.id, "email": user.email},
+    )
+
+
 async def find_reseller(username: str) -> User:
     reseller = await User.get_or_none(username=username.lower(), role=Role.RESELLER)
     if reseller is None:
@@ -69,10 +78,7 @@ def _account_creator(
             role=role,
             reseller=principal.user if principal.is_reseller else None,
         )
-        await emit(
-            request.app.ctx.pm,
-            Event(f"{role.value}.created", user.username, {"user_id": user.id}),
-        )
+        await emit(request.app.ctx.pm, account_event("created", user))
         return success(201, user_id=user.id)
 
     create_account.__name__ = f"create_{role.value}"
@@ -139,7 +145,7 @@ def register(bp: Blueprint) -> None:
         body = body_of(request, schemas.AccountUpdate)
         reseller = await find_reseller(username)
         await accounts.update_user(reseller, body.model_dump(exclude_unset=True))
-        await emit(request.app.ctx.pm, Event("reseller.updated", reseller.username))
+        await emit(request.app.ctx.pm, account_event("updated", reseller))
         return success(reseller=await reseller_out(reseller))
 
     @bp.delete("/resellers/<username:str>")
@@ -152,7 +158,7 @@ def register(bp: Blueprint) -> None:
         require_role(principal_of(request), Role.ADMIN)
         reseller = await find_reseller(username)
         await accounts.delete_reseller(reseller)
-        await emit(request.app.ctx.pm, Event("reseller.deleted", reseller.username))
+        await emit(request.app.ctx.pm, account_event("deleted", reseller))
         return success()
 
     @bp.post("/resellers/<username:str>/<action:suspend|unsuspend>")
@@ -171,7 +177,7 @@ def register(bp: Blueprint) -> None:
         await accounts.set_suspended(reseller, action == "suspend")
         if service is not None and action == "unsuspend":
             await service.unsuspend_owned(tree, RESELLER_SUSPENDED)
-        await emit(request.app.ctx.pm, Event(f"reseller.{action}ed", reseller.username))
+        await emit(request.app.ctx.pm, account_event(f"{action}ed", reseller))
         return success()
 
     @bp.get("/resellers/<username:str>/instances")

@@ -21,7 +21,7 @@ from hostmgr.api.packages import find_package
 from hostmgr.auth import Principal, visible_users
 from hostmgr.errors import NotFound, ServiceUnavailable
 from hostmgr.events import Event, emit
-from hostmgr.models import Instance, Package
+from hostmgr.models import Instance, Package, User
 from hostmgr.services import accounts
 from hostmgr.services.instance_stats import StatsReader, format_bytes
 from hostmgr.services.instances import GiB, InstanceService
@@ -108,16 +108,31 @@ def instance_out(instance: Instance) -> dict[str, Any]:
     }
 
 
+def instance_event(name: str, instance: Instance, owner: User, **data: Any) -> Event:
+    """An ``instance.<name>`` event with the domain and the owner.
+
+    Subscribers need them after a terminate, when the row is gone.
+    """
+    return Event(
+        f"instance.{name}",
+        instance.name,
+        {"domain": instance.domain, "user_id": owner.id, "email": owner.email, **data},
+    )
+
+
 def _power_action(action: str) -> Handler:
     async def handler(request: Request, name: str) -> HTTPResponse:
         instance = await find_instance(principal_of(request), name)
         service = service_of(request)
+        extra = {}
         if action == "suspend":
             reason = body_of(request, schemas.SuspendRequest).reason
             await service.suspend(instance, reason)
+            extra["reason"] = reason
         else:
             await getattr(service, action)(instance)
-        await emit(request.app.ctx.pm, Event(f"instance.{action}", instance.name))
+        event = instance_event(EVENT_NAMES[action], instance, instance.user, **extra)
+        await emit(request.app.ctx.pm, event)
         return success()
 
     handler.__name__ = f"instance_{action}"
@@ -131,6 +146,14 @@ POWER_ACTIONS = {
     "suspend": "Stop an instance and block every start until unsuspended",
     "unsuspend": "Lift a suspension and start the instance",
     "terminate": "Delete the instance: container, data volume and record",
+}
+EVENT_NAMES = {
+    "start": "started",
+    "stop": "stopped",
+    "restart": "restarted",
+    "suspend": "suspended",
+    "unsuspend": "unsuspended",
+    "terminate": "terminated",
 }
 
 
@@ -159,7 +182,7 @@ def register(bp: Blueprint) -> None:
         )
         await emit(
             request.app.ctx.pm,
-            Event("instance.created", instance.name, {"user_id": owner.id}),
+            instance_event("created", instance, owner, package=package.name),
         )
         return success(
             201, instance_id=instance.id, domain=instance.domain, user_id=owner.id
@@ -210,7 +233,7 @@ def register(bp: Blueprint) -> None:
         await service_of(request).upgrade(instance, package)
         await emit(
             request.app.ctx.pm,
-            Event("instance.upgraded", instance.name, {"package": package.name}),
+            instance_event("upgraded", instance, instance.user, package=package.name),
         )
         return success(
             message="Package updated and resources applied.", new_package=package.name
