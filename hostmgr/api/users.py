@@ -8,6 +8,7 @@ cannot raise its own instance limit. Anything else answers 404.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from sanic import Blueprint, HTTPResponse, Request
 
@@ -36,6 +37,8 @@ def user_out(user: User) -> dict[str, Any]:
 
 
 async def find_user(principal: Principal, ref: str) -> User:
+    # The router hands path parameters over still percent-encoded.
+    ref = unquote(ref)
     scope = visible_users(principal).select_related("reseller")
     if "@" in ref:
         user = await scope.get_or_none(email=accounts.normalize_email(ref))

@@ -16,7 +16,8 @@ API = "/api/integration"
 async def test_admin_finds_a_user_by_email_or_username(client, admin_headers, reseller):
     customer = await make_user(reseller=reseller)
 
-    for ref in (customer.email.upper(), customer.username):
+    encoded = customer.email.replace("@", "%40")
+    for ref in (customer.email.upper(), encoded, customer.username):
         _, response = await client.get(f"{API}/users/{ref}", headers=admin_headers)
         assert response.status == 200, response.json
         assert_shape(response.json, schemas.UserDetail)
