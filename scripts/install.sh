@@ -34,9 +34,9 @@ if command -v dpkg-query >/dev/null; then
     fi
     if [ "$with_tests" = 1 ]; then
         # Both engines, the stand-in image's busybox, Caddy, the test databases,
-        # and PHP for the signed-webhook example receiver.
+        # and PHP with php-parser and Smarty for the WHMCS module's tests.
         apt_install docker.io podman runc busybox-static postgresql redis-server caddy \
-            php-cli
+            php-cli php-curl php-parser smarty3
     else
         case "${HOSTMGR_RUNTIME:-docker}" in
             docker) apt_install docker.io ;;
