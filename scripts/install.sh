@@ -34,9 +34,10 @@ if command -v dpkg-query >/dev/null; then
     fi
     if [ "$with_tests" = 1 ]; then
         # Both engines, the stand-in image's busybox, Caddy, the test databases,
-        # and PHP with php-parser and Smarty for the WHMCS module's tests.
+        # PHP with php-parser and Smarty for the WHMCS module's tests, and Chromium
+        # for the panel's browser tests.
         apt_install docker.io podman runc busybox-static postgresql redis-server caddy \
-            php-cli php-curl php-parser smarty3
+            php-cli php-curl php-parser smarty3 chromium
     else
         case "${HOSTMGR_RUNTIME:-docker}" in
             docker) apt_install docker.io ;;

@@ -88,6 +88,20 @@ def _stats_sql() -> str:
     )
 
 
+async def live_stats(request: Request, instance: Instance) -> dict[str, Any]:
+    """Status, CPU and memory of an instance, as the stats endpoint shows them."""
+    service_of(request)
+    reader: StatsReader = request.app.ctx.stats
+    stats = await reader.read(instance, int(instance.package.ram_gb * GiB))
+    return {
+        "instance_status": stats.status,
+        "cpu_percent": stats.cpu_percent,
+        "memory_usage": format_bytes(stats.memory_usage),
+        "memory_limit": format_bytes(stats.memory_limit),
+        "memory_percent": stats.memory_percent,
+    }
+
+
 async def _package_of(body: schemas.PackageRef) -> Package:
     return await find_package(
         body.package_id if body.package_id else body.package or ""
@@ -208,17 +222,7 @@ def register(bp: Blueprint) -> None:
     )
     async def instance_stats(request: Request, name: str) -> HTTPResponse:
         instance = await find_instance_for_stats(principal_of(request), name)
-        service_of(request)
-        reader: StatsReader = request.app.ctx.stats
-        stats = await reader.read(instance, int(instance.package.ram_gb * GiB))
-        return success(
-            domain=instance.domain,
-            instance_status=stats.status,
-            cpu_percent=stats.cpu_percent,
-            memory_usage=format_bytes(stats.memory_usage),
-            memory_limit=format_bytes(stats.memory_limit),
-            memory_percent=stats.memory_percent,
-        )
+        return success(domain=instance.domain, **await live_stats(request, instance))
 
     @bp.post("/instances/<name:str>/upgrade")
     @document(

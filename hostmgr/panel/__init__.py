@@ -1,82 +1,66 @@
-"""The web panel: the SSO landing and the signed-in home page."""
+"""The web panel: server-rendered pages for customers, resellers and admins.
+
+Pages live at ``/`` (each role's home) and under ``/panel``; the SSO landing is
+``/sso/login/<user id>``. Each topic has its module: ``auth`` (sign-in,
+sessions, CSRF, roles), ``customer`` (instances, for every role), ``reseller``,
+``admin`` and the admin's ``packages``, ``tokens`` and ``audit``; ``pages``
+renders, ``errors`` answers failures, ``trail`` audits every POST.
+"""
 
 from __future__ import annotations
 
-import html
-import logging
+from pathlib import Path
+from typing import Any
 
-from sanic import Blueprint, HTTPResponse, Request, redirect
-from sanic import html as html_response
+from sanic import Blueprint, HTTPResponse, Request, Sanic
+from sanic.exceptions import NotFound
 
-from hostmgr.config import Settings
-from hostmgr.services import sessions, sso
+from hostmgr.models import Role
+from hostmgr.panel import (
+    admin,
+    audit,
+    auth,
+    customer,
+    errors,
+    packages,
+    reseller,
+    throttle,
+    tokens,
+    trail,
+)
+from hostmgr.panel.pages import route, state_of
 
-logger = logging.getLogger(__name__)
-
-
-def page(title: str, body: str, status: int = 200) -> HTTPResponse:
-    document = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)} · hostmgr</title></head>"
-        f"<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"
-    )
-    return html_response(document, status=status, headers={"Cache-Control": "no-store"})
-
-
-def denied() -> HTTPResponse:
-    return page(
-        "Link not valid",
-        "<p>This sign-in link is invalid, expired or already used. "
-        "Ask your billing portal for a new one.</p>",
-        status=403,
-    )
+STATIC = Path(__file__).parent / "static"
 
 
 def create_blueprint() -> Blueprint:
     bp = Blueprint("panel")
+    bp.middleware(auth.load_state, "request")
+    bp.middleware(auth.save_cookies, "response")
+    bp.middleware(trail.record_post, "response")
+    bp.exception(Exception)(errors.handle_error)
+    bp.static("/panel/static", STATIC, name="static")
 
-    @bp.get("/sso/login/<user_id:int>")
-    async def sso_login(request: Request, user_id: int) -> HTTPResponse:
-        settings: Settings = request.app.ctx.settings
-        expires = request.args.get("expires", "")
-        signature = request.args.get("signature", "")
-        try:
-            user = await sso.redeem(settings, user_id, expires, signature)
-        except sso.InvalidLink as exc:
-            logger.info("refused SSO link for user %s: %s", user_id, exc)
-            return denied()
-        if sessions.is_locked_out(user):
-            logger.info("refused SSO link for suspended user %s", user.username)
-            return denied()
+    @bp.before_server_start
+    async def start_throttle(app: Sanic[Any, Any]) -> None:
+        app.ctx.login_throttle = throttle.LoginThrottle(app.ctx.limiter.storage)
 
-        key = await sessions.open_session(user, settings.session_ttl)
-        response = redirect("/")
-        response.add_cookie(
-            sessions.COOKIE_NAME,
-            key,
-            path="/",
-            httponly=True,
-            samesite="Lax",
-            secure=settings.public_url.startswith("https://"),
-            max_age=settings.session_ttl,
-        )
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @bp.get("/")
+    @route(bp, "/")
     async def home(request: Request) -> HTTPResponse:
-        user = await sessions.session_user(request.cookies.get(sessions.COOKIE_NAME))
+        user = state_of(request).user
         if user is None:
-            return page(
-                "Not signed in",
-                "<p>Open the panel from your billing portal to sign in.</p>",
-                status=401,
-            )
-        return page(
-            "Dashboard",
-            f"<p>Signed in as <strong>{html.escape(user.name)}</strong> "
-            f"({html.escape(user.username)}).</p>",
-        )
+            return auth.login_page(request, status=401, heading="Not signed in")
+        if user.role == Role.ADMIN:
+            return await admin.overview(request)
+        if user.role == Role.RESELLER:
+            return await reseller.home(request)
+        return await customer.dashboard(request)
+
+    for module in (auth, customer, reseller, admin, packages, tokens, audit):
+        module.register(bp)
+
+    @route(bp, "/panel/<rest:path>", "GET", "POST")
+    async def not_found(request: Request, rest: str) -> HTTPResponse:
+        raise NotFound("No such page")
 
     return bp
