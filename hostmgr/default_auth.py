@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sanic import Request
 
-from hostmgr import db, token_cache
+from hostmgr import caches, db
 from hostmgr.auth import Principal, client_ip, is_ip_allowed
 from hostmgr.config import Settings
 from hostmgr.errors import Forbidden, Unauthenticated
@@ -41,13 +41,13 @@ async def hostmgr_authenticate(
         raise Unauthenticated("Malformed Authorization header; use 'Bearer <token>'")
 
     token_hash = digest(token)
-    cached = token_cache.get(token_hash)
+    cached = caches.tokens.get(token_hash)
     if cached is None:
         row = await db.fetch_one(_token_sql(), token_hash)
         if row is None:
             raise Unauthenticated("Invalid API token")
         cached = db.build(ApiToken, row, "t"), db.build(User, row, "u")
-        token_cache.put(token_hash, *cached)
+        caches.tokens.put(token_hash, cached)
     record, user = cached
     if not hmac.compare_digest(record.token_hash, token_hash):
         raise Unauthenticated("Invalid API token")

@@ -27,8 +27,8 @@ from sanic import Sanic
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
+from hostmgr import caches, security
 from hostmgr import db as hostmgr_db
-from hostmgr import security, token_cache
 from hostmgr.app import create_app
 from hostmgr.config import Settings, load_settings
 from hostmgr.models import ApiToken, Instance, Package, Role, User
@@ -49,9 +49,10 @@ Sanic.test_mode = True
 
 
 @pytest.fixture(autouse=True)
-def no_cached_tokens() -> None:
-    """Tests change tokens and accounts straight in the database."""
-    token_cache.forget()
+def no_cached_rows() -> None:
+    """Tests change tokens, accounts and instances straight in the database."""
+    caches.tokens.forget()
+    caches.instances.forget()
 
 
 @pytest.fixture(autouse=True)

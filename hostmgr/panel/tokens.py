@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sanic import Blueprint, HTTPResponse, Request
 
-from hostmgr import token_cache
+from hostmgr import caches
 from hostmgr.errors import NotFound, ValidationFailed
 from hostmgr.models import ApiToken, Role, User
 from hostmgr.panel.auth import requires
@@ -138,7 +138,7 @@ def register(bp: Blueprint) -> None:
     async def revoke_token(request: Request, token_id: int) -> HTTPResponse:
         token = await find_token(token_id)
         await token.delete()
-        token_cache.forget()
+        caches.tokens.forget()
         logger.info("revoked API token %r of %s", token.name, token.user.username)
         return redirect_to(
             request,
@@ -157,7 +157,7 @@ def register(bp: Blueprint) -> None:
             message = " ".join(exc.errors["allowed_ips"])
             return redirect_to(request, "/panel/admin/tokens", Flash("error", message))
         await token.save(update_fields=["allowed_ips"])
-        token_cache.forget()
+        caches.tokens.forget()
         where = ", ".join(token.allowed_ips) or "any address"
         return redirect_to(
             request,

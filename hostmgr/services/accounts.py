@@ -11,7 +11,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from hostmgr import token_cache
+from hostmgr import caches
 from hostmgr.errors import Conflict, ValidationFailed
 from hostmgr.models import Instance, InstanceStatus, Role, User
 from hostmgr.security import hash_password
@@ -115,7 +115,7 @@ async def update_user(user: User, changes: Mapping[str, Any]) -> User:
 async def set_suspended(user: User, suspended: bool) -> None:
     user.suspended = suspended
     await user.save(update_fields=["suspended", "updated_at"])
-    token_cache.forget()
+    caches.tokens.forget()
     logger.info(
         "%s %s %s",
         "suspended" if suspended else "unsuspended",
@@ -135,7 +135,7 @@ async def delete_reseller(reseller: User) -> None:
                 f"{instances} instances; remove or move them first"
             )
         await reseller.delete()
-    token_cache.forget()
+    caches.tokens.forget()
     logger.info("deleted reseller %s", reseller.username)
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
 
+from hostmgr import caches
 from hostmgr.errors import Conflict, NotFound
 from hostmgr.models import Instance
 
@@ -44,3 +45,5 @@ async def instance_lock(instance_id: int, *, wait: float = WAIT) -> AsyncIterato
         yield
     finally:
         await Instance.filter(id=instance_id).update(lock_until=None)
+        # Every change to an instance happens under its lease.
+        caches.instances.forget()

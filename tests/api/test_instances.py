@@ -193,6 +193,10 @@ async def test_suspend_blocks_every_start(
     instance = await Instance.get(id=response.json["instance_id"])
     runtime = await runtime_of(client)
     url = f"{API}/instances/{instance.name}"
+    # Read once first: the instance is kept for stats, and a suspension must
+    # show at once all the same.
+    _, stats = await client.get(f"{url}/stats", headers=admin_headers)
+    assert stats.json["instance_status"] == "running"
 
     _, suspended = await client.post(
         f"{url}/suspend", json={"reason": "Unpaid invoice"}, headers=admin_headers
