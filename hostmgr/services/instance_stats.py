@@ -1,9 +1,11 @@
 """Live instance stats from cgroup files, with CPU measured between reads.
 
-No engine stats call is made. The container's init pid is remembered per
-container and checked against ``/proc/<pid>/cgroup`` (whose path names the
-container id on Docker and Podman alike), so a steady stream of stats requests
-costs no engine call at all; a stale pid costs one inspect.
+No engine stats call is made. A container's cgroup files are found once through
+its init pid (``/proc/<pid>/cgroup``, whose path names the container id on Docker
+and Podman alike), then kept open and read with ``pread``
+(``cgroups.CgroupFiles``), so a steady stream of stats requests costs neither an
+engine call nor a thread hop. Once the container stops its handles go stale, and
+the next read costs one inspect.
 
 CPU percent is averaged since an earlier read of the same instance, at least
 ``MIN_BASELINE_AGE`` and at most ``MAX_BASELINE_AGE`` old. A background sampler
@@ -17,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from pathlib import Path
 
 from hostmgr import cgroups
@@ -32,6 +34,11 @@ MIN_BASELINE_AGE_NS = 50 * 1_000_000
 FIRST_SAMPLE_GAP = 0.1
 SAMPLE_INTERVAL = 2.0
 HISTORY = 4
+# Containers whose cgroup files stay open (four each); past that the least
+# recently read are closed, and opened again when next read.
+MAX_OPEN = 128
+# The sampler reads this many containers, then lets requests in.
+SAMPLE_SLICE = 16
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
@@ -66,28 +73,13 @@ def _pid_belongs(pid: int, container_id: str) -> bool:
         return False
 
 
-def _read_if_belongs(pid: int, container_id: str) -> cgroups.Usage | None:
-    if not _pid_belongs(pid, container_id):
-        return None
-    try:
-        return cgroups.read_usage_sync(pid)
-    except cgroups.CgroupGone:
-        return None
-
-
-def _read_many(pids: dict[str, int]) -> dict[str, cgroups.Usage]:
-    samples = {}
-    for container_id, pid in pids.items():
-        usage = _read_if_belongs(pid, container_id)
-        if usage is not None:
-            samples[container_id] = usage
-    return samples
-
-
 class StatsReader:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.pids: dict[str, int] = {}
+        # Only the event loop touches these handles, so none is closed while
+        # another task reads it.
+        self.files: OrderedDict[str, cgroups.CgroupFiles] = OrderedDict()
         self.history: dict[str, deque[cgroups.Usage]] = {}
         self.sampler = Periodic("stats sampler", SAMPLE_INTERVAL, self.sample_running)
 
@@ -106,6 +98,45 @@ class StatsReader:
             return None
         self.pids[container_id] = info.pid
         return info.pid
+
+    async def _open(self, container_id: str) -> cgroups.CgroupFiles | None:
+        """Open a running container's cgroup files; None if it is not running."""
+        self._close(container_id)
+        pid = await self._inspect_pid(container_id)
+        if pid is None:
+            return None
+        try:
+            files = await asyncio.to_thread(cgroups.CgroupFiles, pid, container_id)
+        except cgroups.CgroupGone:
+            return None
+        self.files[container_id] = files
+        while len(self.files) > MAX_OPEN:
+            _, oldest = self.files.popitem(last=False)
+            oldest.close()
+        return files
+
+    def _close(self, container_id: str) -> None:
+        files = self.files.pop(container_id, None)
+        if files is not None:
+            files.close()
+
+    def _read_open(self, container_id: str) -> cgroups.Usage | None:
+        """A read through the open files, None if there are none or they are stale.
+
+        Four ``pread`` calls on open cgroup files, about 15 us that never wait
+        on a device: cheaper than a hop to a worker thread, so it runs right here
+        on the event loop.
+        """
+        files = self.files.get(container_id)
+        if files is None:
+            return None
+        try:
+            usage = files.read()
+        except cgroups.CgroupGone:
+            self._close(container_id)
+            return None
+        self.files.move_to_end(container_id)
+        return usage
 
     def _baseline(self, container_id: str, now: cgroups.Usage) -> cgroups.Usage | None:
         for sample in reversed(self.history.get(container_id, ())):
@@ -128,48 +159,47 @@ class StatsReader:
             status=InstanceStatus.RUNNING, container_id__not_isnull=True
         ).values_list("container_id", flat=True)
         live = {str(container_id) for container_id in rows}
-        known = {cid: self.pids[cid] for cid in live if cid in self.pids}
-        # Every known container in one thread hop, so a round of many instances
-        # does not queue dozens of small jobs in front of requests.
-        samples = await asyncio.to_thread(_read_many, known)
-        for container_id in live:
-            usage = samples.get(container_id)
+        for count, container_id in enumerate(live, 1):
+            if count % SAMPLE_SLICE == 0:
+                await asyncio.sleep(0)  # let requests in between slices
             try:
+                usage = self._read_open(container_id)
                 if usage is None:
-                    pid = await self._inspect_pid(container_id)
-                    if pid is None:
+                    files = await self._open(container_id)
+                    if files is None:
                         continue
-                    usage = await cgroups.read_usage(pid)
+                    usage = files.read()
                 self._remember(container_id, usage)
             except Exception as exc:  # noqa: BLE001 - one instance must not stop the round
                 logger.debug("stats sample of %s failed: %r", container_id, exc)
         for gone in set(self.history) - live:
             del self.history[gone]
+        for gone in set(self.files) - live:
+            self._close(gone)
 
     async def read(self, instance: Instance, limit_bytes: int) -> InstanceStats:
         """Stats for one instance; ``limit_bytes`` is shown while it is stopped."""
         container_id = instance.container_id or ""
-        pid = self.pids.get(container_id)
-        now: cgroups.Usage | None = None
-        if pid:
-            # The pid check and the read in one thread hop: this is the hot path.
-            now = await asyncio.to_thread(_read_if_belongs, pid, container_id)
-        if now is None:
-            pid = await self._inspect_pid(container_id) if container_id else None
-        if pid is None:
-            status = instance.status
-            if status == InstanceStatus.RUNNING:
-                status = InstanceStatus.STOPPED  # the engine says it is not running
-            return InstanceStats(str(status), 0.0, 0, limit_bytes)
         try:
+            now = self._read_open(container_id)
+            if now is None and container_id:
+                files = await self._open(container_id)
+                now = files.read() if files is not None else None
             if now is None:
-                now = await cgroups.read_usage(pid)
+                status = instance.status
+                if status == InstanceStatus.RUNNING:
+                    # The engine says it is not running.
+                    status = InstanceStatus.STOPPED
+                return InstanceStats(str(status), 0.0, 0, limit_bytes)
             before = self._baseline(container_id, now)
             if before is None:
                 before = now
                 await asyncio.sleep(FIRST_SAMPLE_GAP)
-                now = await cgroups.read_usage(pid)
+                now = self._read_open(container_id)
+                if now is None:
+                    raise cgroups.CgroupGone(container_id)
         except cgroups.CgroupGone:
+            self._close(container_id)
             self.pids.pop(container_id, None)
             return InstanceStats(str(InstanceStatus.STOPPED), 0.0, 0, limit_bytes)
         self._remember(container_id, now)

@@ -82,6 +82,30 @@ async def test_start_stop_and_start_again(runtime):
     assert len(boots.splitlines()) == 2  # the data volume kept the first boot
 
 
+async def test_open_cgroup_files_go_stale_when_the_container_stops(runtime):
+    container_id, container_spec = await _create(runtime)
+    await runtime.start(container_id, container_spec.limits)
+    info = await runtime.inspect(container_id)
+    files = cgroups.CgroupFiles(info.pid, container_id)
+    try:
+        assert files.read().memory_limit == 256 * MiB
+
+        await runtime.stop(container_id, grace=5)
+        await runtime.start(container_id, container_spec.limits)
+        # The restart made a new cgroup at the same path: the old handles must
+        # not read it, and new ones must.
+        with pytest.raises(cgroups.CgroupGone):
+            files.read()
+        info = await runtime.inspect(container_id)
+        fresh = cgroups.CgroupFiles(info.pid, container_id)
+        assert fresh.read().memory_limit == 256 * MiB
+        fresh.close()
+        with pytest.raises(cgroups.CgroupGone):
+            cgroups.CgroupFiles(info.pid, "another-container")
+    finally:
+        files.close()
+
+
 async def test_port_is_published_on_loopback_only(runtime):
     container_id, container_spec = await _create(runtime)
     await runtime.start(container_id, container_spec.limits)
