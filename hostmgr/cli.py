@@ -10,7 +10,7 @@ import re
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
@@ -23,7 +23,6 @@ from hostmgr.api.validation import field_errors
 from hostmgr.config import Settings, load_settings
 from hostmgr.errors import HostmgrError, ValidationFailed
 from hostmgr.models import (
-    ApiToken,
     DeliveryAttempt,
     OutboxMessage,
     Package,
@@ -33,7 +32,6 @@ from hostmgr.models import (
 from hostmgr.outbox import state_of
 from hostmgr.plugins import create_plugin_manager, describe_plugins
 from hostmgr.ratelimit import is_shared_storage
-from hostmgr.security import digest, display_prefix, new_token
 from hostmgr.services import accounts
 
 T = TypeVar("T")
@@ -261,17 +259,7 @@ async def token_create(
     if owner is None:
         fail(f"no user with email {email!r}")
         return
-    secret = new_token()
-    await ApiToken.create(
-        user=owner,
-        name=name,
-        token_hash=digest(secret),
-        prefix=display_prefix(secret),
-        allowed_ips=networks,
-        expires_at=datetime.now(UTC) + lifetime if lifetime else None,
-    )
-    logger.info("created API token %r for %s", name, owner.username)
-    click.echo(secret)
+    click.echo(await accounts.issue_token(owner, name, networks, lifetime))
 
 
 @cli.group()

@@ -21,7 +21,7 @@ from hostmgr.models import ApiToken, Role, User
 from hostmgr.panel.auth import requires
 from hostmgr.panel.forms import values_of
 from hostmgr.panel.pages import Flash, redirect_to, render, route
-from hostmgr.security import digest, display_prefix, new_token
+from hostmgr.services import accounts
 
 logger = logging.getLogger(__name__)
 
@@ -112,16 +112,9 @@ def register(bp: Blueprint) -> None:
                 request, values=values, errors=exc.errors, status=422
             )
         days = LIFETIMES[values["expires"]]
-        secret = new_token()
-        await ApiToken.create(
-            user=owner,
-            name=values["name"],
-            token_hash=digest(secret),
-            prefix=display_prefix(secret),
-            allowed_ips=networks,
-            expires_at=datetime.now(UTC) + timedelta(days=days) if days else None,
+        secret = await accounts.issue_token(
+            owner, values["name"], networks, timedelta(days=days) if days else None
         )
-        logger.info("created API token %r for %s", values["name"], owner.username)
         return redirect_to(
             request,
             "/panel/admin/tokens",

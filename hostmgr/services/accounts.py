@@ -6,6 +6,7 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -13,8 +14,8 @@ from tortoise.transactions import in_transaction
 
 from hostmgr import caches
 from hostmgr.errors import Conflict, ValidationFailed
-from hostmgr.models import Instance, InstanceStatus, Role, User
-from hostmgr.security import hash_password
+from hostmgr.models import ApiToken, Instance, InstanceStatus, Role, User
+from hostmgr.security import digest, display_prefix, hash_password, new_token
 
 logger = logging.getLogger(__name__)
 
@@ -153,3 +154,23 @@ async def instance_counts(owner_ids: list[int] | None) -> dict[str, int]:
         "stopped": total - running,
         "suspended": suspended,
     }
+
+
+async def issue_token(
+    owner: User,
+    name: str,
+    allowed_ips: list[str],
+    lifetime: timedelta | None = None,
+) -> str:
+    """Create an API token for ``owner`` and return it: only its hash is kept."""
+    secret = new_token()
+    await ApiToken.create(
+        user=owner,
+        name=name,
+        token_hash=digest(secret),
+        prefix=display_prefix(secret),
+        allowed_ips=allowed_ips,
+        expires_at=datetime.now(UTC) + lifetime if lifetime else None,
+    )
+    logger.info("created API token %r for %s", name, owner.username)
+    return secret
